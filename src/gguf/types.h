@@ -1,0 +1,65 @@
+// ggml tensor type ids as stored in GGUF files, and how many bytes a row of each takes.
+// Ids follow ggml.h (llama.cpp) plus bitnet.cpp's additions (I2_S = 36, TL1, TL2).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace tern {
+
+enum class GgmlType : uint32_t {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q8_1 = 9,
+  Q2_K = 10,
+  Q3_K = 11,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  Q8_K = 15,
+  IQ2_XXS = 16,
+  IQ2_XS = 17,
+  IQ3_XXS = 18,
+  IQ1_S = 19,
+  IQ4_NL = 20,
+  IQ3_S = 21,
+  IQ2_S = 22,
+  IQ4_XS = 23,
+  I8 = 24,
+  I16 = 25,
+  I32 = 26,
+  I64 = 27,
+  F64 = 28,
+  IQ1_M = 29,
+  BF16 = 30,
+  TQ1_0 = 34,
+  TQ2_0 = 35,
+  I2_S = 36,  // bitnet.cpp: 2-bit codes + one f32 scale for the whole tensor
+  TL1 = 38,   // bitnet.cpp lookup-table layouts (ARM / x86)
+  TL2 = 39,
+};
+
+struct GgmlTypeTraits {
+  GgmlType type;
+  std::string_view name;  // "f32", "tq2_0", "i2_s", ...
+  int64_t block_elems;    // elements per block (1 for plain types)
+  int64_t block_bytes;    // bytes per block
+  bool whole_tensor;      // size is not a per-row function (I2_S: n/4 + 32 trailer bytes)
+};
+
+// Traits of a known type id, or nullopt for an id this build does not know.
+std::optional<GgmlTypeTraits> ggml_type_traits(uint32_t id);
+std::string_view ggml_type_name(GgmlType t);
+std::optional<GgmlType> ggml_type_from_name(std::string_view name);  // case-insensitive
+
+// Bytes of a tensor of `n_elements` whose rows hold `row_elems`. nullopt when the shape does
+// not fit the type (row length not a multiple of the block) or the size overflows.
+std::optional<uint64_t> ggml_tensor_nbytes(GgmlType t, uint64_t n_elements, uint64_t row_elems);
+
+}  // namespace tern
