@@ -1,0 +1,99 @@
+// Scalar reference kernels: the definition of what every SIMD kernel must compute.
+#include <cmath>
+#include <cstring>
+
+#include "core/fp16.h"
+#include "kernels/table.h"
+
+namespace tern::ref {
+namespace {
+
+void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* scale,
+                  int32_t* qsum) {
+  float amax = 0.0f;
+  for (int64_t i = 0; i < n; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+  const float s = 127.0f / std::fmax(amax, 1e-5f);
+  int32_t sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    // nearbyint rounds half to even in the default rounding mode, like torch.round.
+    float v = std::nearbyint(x[i] * s);
+    v = std::fmin(std::fmax(v, -128.0f), 127.0f);
+    q[i] = static_cast<int8_t>(v);
+    sum += q[i];
+  }
+  if (n_pad > n) std::memset(q + n, 0, static_cast<size_t>(n_pad - n));
+  *scale = s;
+  *qsum = sum;
+}
+
+void t2_gemm(const uint8_t* codes, int64_t nrows, int64_t k_pad, const int8_t* q, int64_t n_tok,
+             int32_t* out, int64_t out_stride) {
+  const int64_t row_bytes = k_pad / 4;
+  for (int64_t r = 0; r < nrows; ++r) {
+    const uint8_t* w = codes + r * row_bytes;
+    for (int64_t t = 0; t < n_tok; ++t) {
+      const int8_t* a = q + t * k_pad;
+      int32_t acc = 0;
+      for (int64_t c = 0; c < k_pad; c += kT2Chunk) {
+        const uint8_t* b = w + c / 4;
+        for (int j = 0; j < 32; ++j) {
+          const uint8_t v = b[j];
+          acc += (v & 3) * a[c + j] + ((v >> 2) & 3) * a[c + j + 32] +
+                 ((v >> 4) & 3) * a[c + j + 64] + ((v >> 6) & 3) * a[c + j + 96];
+        }
+      }
+      out[t * out_stride + r] = acc;
+    }
+  }
+}
+
+void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+              float* out, int64_t out_stride) {
+  for (int64_t r = 0; r < nrows; ++r) {
+    for (int64_t t = 0; t < n_tok; ++t) {
+      float acc = 0.0f;
+      for (int64_t i = 0; i < k; ++i) acc += fp16_to_f32(w[r * k + i]) * x[t * k + i];
+      out[t * out_stride + r] = acc;
+    }
+  }
+}
+
+void f32_gemm(const float* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok, float* out,
+              int64_t out_stride) {
+  for (int64_t r = 0; r < nrows; ++r) {
+    for (int64_t t = 0; t < n_tok; ++t) {
+      float acc = 0.0f;
+      for (int64_t i = 0; i < k; ++i) acc += w[r * k + i] * x[t * k + i];
+      out[t * out_stride + r] = acc;
+    }
+  }
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  float acc = 0.0f;
+  for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+void axpy_f32(float a, const float* x, float* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace
+
+const KernelTable& table() {
+  static const KernelTable t = [] {
+    KernelTable k;
+    k.isa = "ref";
+    k.quantize_act = quantize_act;
+    k.t2_gemm = t2_gemm;
+    k.f16_gemm = f16_gemm;
+    k.f32_gemm = f32_gemm;
+    k.dot_f32 = dot_f32;
+    k.axpy_f32 = axpy_f32;
+    return k;
+  }();
+  return t;
+}
+
+}  // namespace tern::ref

@@ -1,0 +1,194 @@
+// AVX2 (+FMA, F16C) kernels. Compiled with -mavx2 -mfma -mf16c for this file only; called only
+// when the CPU reports those features.
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/table.h"
+
+namespace tern::avx2 {
+namespace {
+
+inline float hmax_ps(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+
+inline float hsum_ps(__m256 v) {
+  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  s = _mm_add_ss(s, _mm_movehdup_ps(s));
+  return _mm_cvtss_f32(s);
+}
+
+inline int32_t hsum_epi32(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* scale,
+                  int32_t* qsum) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  __m256 vmax = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) vmax = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(x + i)), vmax);
+  float amax = hmax_ps(vmax);
+  for (; i < n; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+  const float s = 127.0f / std::fmax(amax, 1e-5f);
+
+  const __m256 vs = _mm256_set1_ps(s);
+  const __m256 lo = _mm256_set1_ps(-128.0f), hi = _mm256_set1_ps(127.0f);
+  __m256i vsum = _mm256_setzero_si256();
+  i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m256i v[4];
+    for (int j = 0; j < 4; ++j) {
+      __m256 f = _mm256_mul_ps(_mm256_loadu_ps(x + i + 8 * j), vs);
+      f = _mm256_round_ps(f, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      f = _mm256_min_ps(_mm256_max_ps(f, lo), hi);
+      v[j] = _mm256_cvtps_epi32(f);
+      vsum = _mm256_add_epi32(vsum, v[j]);
+    }
+    // packs works within 128-bit lanes; the permute restores element order.
+    const __m256i p01 = _mm256_packs_epi32(v[0], v[1]);
+    const __m256i p23 = _mm256_packs_epi32(v[2], v[3]);
+    __m256i p = _mm256_packs_epi16(p01, p23);
+    p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i), p);
+  }
+  int32_t sum = hsum_epi32(vsum);
+  for (; i < n; ++i) {
+    float v = std::nearbyint(x[i] * s);
+    v = std::fmin(std::fmax(v, -128.0f), 127.0f);
+    q[i] = static_cast<int8_t>(v);
+    sum += q[i];
+  }
+  if (n_pad > n) std::memset(q + n, 0, static_cast<size_t>(n_pad - n));
+  *scale = s;
+  *qsum = sum;
+}
+
+// Sum over one 128-element chunk of code * q for one token, as 8 int32 partial sums.
+inline __m256i chunk_dot(__m256i c0, __m256i c1, __m256i c2, __m256i c3, const int8_t* a) {
+  const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
+  const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32));
+  const __m256i a2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 64));
+  const __m256i a3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 96));
+  // codes <= 2, |q| <= 128: each int16 lane stays within 4 * 2 * 2 * 128 = 2048.
+  __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(c0, a0), _mm256_maddubs_epi16(c1, a1));
+  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c2, a2));
+  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c3, a3));
+  return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
+}
+
+void t2_gemm(const uint8_t* codes, int64_t nrows, int64_t k_pad, const int8_t* q, int64_t n_tok,
+             int32_t* out, int64_t out_stride) {
+  const int64_t row_bytes = k_pad / 4;
+  const __m256i m3 = _mm256_set1_epi8(3);
+  constexpr int64_t kTok = 4;
+  for (int64_t r = 0; r < nrows; ++r) {
+    const uint8_t* w = codes + r * row_bytes;
+    int64_t t0 = 0;
+    for (; t0 < n_tok; t0 += kTok) {
+      const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
+      __m256i acc[kTok] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                           _mm256_setzero_si256()};
+      for (int64_t c = 0; c < k_pad; c += kT2Chunk) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c / 4));
+        const __m256i c0 = _mm256_and_si256(v, m3);
+        const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
+        const __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3);
+        const __m256i c3 = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
+        for (int64_t t = 0; t < nt; ++t) {
+          acc[t] = _mm256_add_epi32(acc[t], chunk_dot(c0, c1, c2, c3, q + (t0 + t) * k_pad + c));
+        }
+      }
+      for (int64_t t = 0; t < nt; ++t) out[(t0 + t) * out_stride + r] = hsum_epi32(acc[t]);
+    }
+  }
+}
+
+void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+              float* out, int64_t out_stride) {
+  for (int64_t r = 0; r < nrows; ++r) {
+    const uint16_t* wr = w + r * k;
+    for (int64_t t = 0; t < n_tok; ++t) {
+      const float* xt = x + t * k;
+      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+      int64_t i = 0;
+      for (; i + 16 <= k; i += 16) {
+        const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wr + i)));
+        const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wr + i + 8)));
+        a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xt + i), a0);
+        a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xt + i + 8), a1);
+      }
+      float acc = hsum_ps(_mm256_add_ps(a0, a1));
+      for (; i < k; ++i) acc += _cvtsh_ss(wr[i]) * xt[i];
+      out[t * out_stride + r] = acc;
+    }
+  }
+}
+
+void f32_gemm(const float* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok, float* out,
+              int64_t out_stride) {
+  for (int64_t r = 0; r < nrows; ++r) {
+    const float* wr = w + r * k;
+    for (int64_t t = 0; t < n_tok; ++t) {
+      const float* xt = x + t * k;
+      __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+      int64_t i = 0;
+      for (; i + 16 <= k; i += 16) {
+        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + i), _mm256_loadu_ps(xt + i), a0);
+        a1 = _mm256_fmadd_ps(_mm256_loadu_ps(wr + i + 8), _mm256_loadu_ps(xt + i + 8), a1);
+      }
+      float acc = hsum_ps(_mm256_add_ps(a0, a1));
+      for (; i < k; ++i) acc += wr[i] * xt[i];
+      out[t * out_stride + r] = acc;
+    }
+  }
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+  }
+  float acc = hsum_ps(_mm256_add_ps(s0, s1));
+  for (; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+void axpy_f32(float a, const float* x, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+  }
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+}  // namespace
+
+const KernelTable& table() {
+  static const KernelTable t = [] {
+    KernelTable k;
+    k.isa = "avx2";
+    k.quantize_act = quantize_act;
+    k.t2_gemm = t2_gemm;
+    k.f16_gemm = f16_gemm;
+    k.f32_gemm = f32_gemm;
+    k.dot_f32 = dot_f32;
+    k.axpy_f32 = axpy_f32;
+    return k;
+  }();
+  return t;
+}
+
+}  // namespace tern::avx2

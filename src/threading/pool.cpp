@@ -1,0 +1,100 @@
+#include "threading/pool.h"
+
+#include <sched.h>
+
+#include "core/error.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define TERN_CPU_RELAX() _mm_pause()
+#elif defined(__aarch64__)
+#define TERN_CPU_RELAX() __asm__ volatile("yield")
+#else
+#define TERN_CPU_RELAX() ((void)0)
+#endif
+
+namespace tern {
+namespace {
+// About 50-200 us of spinning before sleeping: long enough to bridge the gap between two
+// matmuls of one decode step, short enough not to burn a core while idle.
+constexpr int kSpinIters = 20000;
+}  // namespace
+
+int ThreadPool::hardware_threads() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  const unsigned n = std::thread::hardware_concurrency();
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
+  threads_.reserve(static_cast<size_t>(n_threads_ - 1));
+  for (int w = 1; w < n_threads_; ++w) threads_.emplace_back([this, w] { worker_main(w); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+void ThreadPool::run_tasks(int worker) {
+  const int64_t n = n_tasks_;
+  const TaskFn& fn = *fn_;
+  for (;;) {
+    const int64_t t = next_task_.fetch_add(1, std::memory_order_relaxed);
+    if (t >= n) break;
+    fn(t, worker);
+  }
+}
+
+void ThreadPool::worker_main(int worker) {
+  uint64_t seen = 0;
+  for (;;) {
+    // Spin, then sleep, until the generation moves.
+    uint64_t g = generation_.load(std::memory_order_acquire);
+    for (int i = 0; g == seen && i < kSpinIters; ++i) {
+      TERN_CPU_RELAX();
+      g = generation_.load(std::memory_order_acquire);
+    }
+    if (g == seen) {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return generation_.load(std::memory_order_acquire) != seen; });
+      g = generation_.load(std::memory_order_acquire);
+    }
+    seen = g;
+    if (stop_) return;
+    run_tasks(worker);
+    active_.fetch_sub(1, std::memory_order_acq_rel);
+  }
+}
+
+void ThreadPool::parallel_for(int64_t n_tasks, const TaskFn& fn) {
+  if (n_tasks <= 0) return;
+  if (n_threads_ == 1 || n_tasks == 1) {
+    for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
+    return;
+  }
+  n_tasks_ = n_tasks;
+  fn_ = &fn;
+  next_task_.store(0, std::memory_order_relaxed);
+  active_.store(n_threads_ - 1, std::memory_order_relaxed);
+  {
+    // The lock orders the publication against a worker that is about to sleep.
+    std::lock_guard<std::mutex> lock(mu_);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  cv_.notify_all();
+  run_tasks(0);
+  while (active_.load(std::memory_order_acquire) != 0) TERN_CPU_RELAX();
+  fn_ = nullptr;
+}
+
+}  // namespace tern

@@ -1,0 +1,197 @@
+// Every kernel of every ISA this host can run, against the scalar reference: exactly for the
+// integer paths, within a small relative bound for float sums (summation order differs).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/aligned.h"
+#include "core/error.h"
+#include "core/fp16.h"
+#include "kernels/table.h"
+
+namespace tern {
+namespace {
+
+std::vector<const KernelTable*> runnable_tables() {
+  std::vector<const KernelTable*> out;
+  int n = 0;
+  const char* const* names = kernel_isa_names(&n);
+  for (int i = 0; i < n; ++i) {
+    if (const KernelTable* t = kernel_table_for(names[i])) out.push_back(t);
+  }
+  return out;
+}
+
+// Packs trits (row-major nrows x k) into T2 rows of k_pad/4 bytes, written straight from the
+// layout description in table.h (independent of any loader code).
+std::vector<uint8_t> pack_t2(const std::vector<int8_t>& trits, int64_t nrows, int64_t k) {
+  const int64_t k_pad = round_up_t2(k);
+  std::vector<uint8_t> out(static_cast<size_t>(nrows * k_pad / 4), 0x55);  // code 1 = zero
+  for (int64_t r = 0; r < nrows; ++r) {
+    for (int64_t c = 0; c < k_pad; c += 128) {
+      for (int j = 0; j < 32; ++j) {
+        uint8_t b = 0;
+        for (int s = 0; s < 4; ++s) {
+          const int64_t col = c + j + 32 * s;
+          const int code = col < k ? trits[r * k + col] + 1 : 1;
+          b |= static_cast<uint8_t>(code << (2 * s));
+        }
+        out[r * k_pad / 4 + c / 4 + j] = b;
+      }
+    }
+  }
+  return out;
+}
+
+class KernelParity : public ::testing::TestWithParam<int> {};
+
+TEST(Kernels, ReferenceIsAlwaysAvailable) {
+  ASSERT_NE(kernel_table_for("ref"), nullptr);
+  EXPECT_STREQ(kernels().isa, kernels().isa);  // the default table resolves without throwing
+  EXPECT_EQ(kernel_table_for("no-such-isa"), nullptr);
+}
+
+TEST(Kernels, QuantizeActMatchesReferenceExactly) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
+  const KernelTable& ref = *kernel_table_for("ref");
+  for (const KernelTable* kt : runnable_tables()) {
+    for (int64_t n = 1; n <= 4 * 64 + 3; n += (n < 70 ? 1 : 13)) {
+      for (int misalign = 0; misalign < 2; ++misalign) {
+        std::vector<float> xbuf(static_cast<size_t>(n + 1));
+        float* x = xbuf.data() + misalign;
+        for (int64_t i = 0; i < n; ++i) x[i] = nd(rng);
+        // exact half-way values exercise round-half-to-even
+        if (n > 3) {
+          x[0] = 10.0f;
+          x[1] = 0.5f * 10.0f / 127.0f;
+        }
+        const int64_t n_pad = round_up_t2(n);
+        std::vector<int8_t> q1(static_cast<size_t>(n_pad + 1), 7), q2(static_cast<size_t>(n_pad + 1), 9);
+        float s1 = 0, s2 = 0;
+        int32_t sum1 = 0, sum2 = 0;
+        ref.quantize_act(x, n, n_pad, q1.data(), &s1, &sum1);
+        kt->quantize_act(x, n, n_pad, q2.data() + misalign, &s2, &sum2);
+        ASSERT_EQ(s1, s2) << kt->isa << " n=" << n;
+        ASSERT_EQ(sum1, sum2) << kt->isa << " n=" << n;
+        for (int64_t i = 0; i < n_pad; ++i) ASSERT_EQ(q1[i], q2[i + misalign]) << kt->isa << " n=" << n << " i=" << i;
+      }
+    }
+  }
+}
+
+TEST(Kernels, QuantizeActSemantics) {
+  const KernelTable& ref = *kernel_table_for("ref");
+  // absmax 2.0 -> s = 63.5; 1.0 * 63.5 = 63.5 rounds to 64 (even), -2 -> -127
+  std::vector<float> x = {2.0f, 1.0f, -2.0f, 0.0f, 3.0f / 63.5f};
+  std::vector<int8_t> q(128);
+  float s;
+  int32_t sum;
+  ref.quantize_act(x.data(), 5, 128, q.data(), &s, &sum);
+  EXPECT_EQ(s, 63.5f);
+  EXPECT_EQ(q[0], 127);
+  EXPECT_EQ(q[1], 64);
+  EXPECT_EQ(q[2], -127);
+  EXPECT_EQ(q[3], 0);
+  EXPECT_EQ(q[4], 3);
+  EXPECT_EQ(sum, 127 + 64 - 127 + 0 + 3);
+  for (int i = 5; i < 128; ++i) EXPECT_EQ(q[i], 0);
+  // all-zero input: scale from the 1e-5 floor, no division by zero
+  std::vector<float> z(10, 0.0f);
+  ref.quantize_act(z.data(), 10, 128, q.data(), &s, &sum);
+  EXPECT_EQ(s, 127.0f / 1e-5f);
+  EXPECT_EQ(sum, 0);
+}
+
+TEST(Kernels, TernaryGemmMatchesReferenceExactly) {
+  std::mt19937 rng(2);
+  std::uniform_int_distribution<int> trit(-1, 1), act(-128, 127);
+  const KernelTable& ref = *kernel_table_for("ref");
+  const int64_t ks[] = {1, 5, 127, 128, 129, 256, 384, 640, 1000};
+  const int64_t toks[] = {1, 2, 3, 4, 5, 9};
+  for (int64_t k : ks) {
+    const int64_t k_pad = round_up_t2(k);
+    const int64_t nrows = 7;
+    std::vector<int8_t> trits(static_cast<size_t>(nrows * k));
+    for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
+    const std::vector<uint8_t> codes = pack_t2(trits, nrows, k);
+    for (int64_t nt : toks) {
+      AlignedBuffer<int8_t> qbuf(static_cast<size_t>(nt * k_pad + 64));
+      int8_t* q = qbuf.data() + 1;  // misaligned on purpose
+      for (int64_t t = 0; t < nt; ++t) {
+        for (int64_t i = 0; i < k_pad; ++i) q[t * k_pad + i] = i < k ? static_cast<int8_t>(act(rng)) : 0;
+      }
+      // edge values: all -128 in token 0
+      for (int64_t i = 0; i < k; ++i) q[i] = -128;
+      std::vector<int32_t> want(static_cast<size_t>(nt * nrows));
+      ref.t2_gemm(codes.data(), nrows, k_pad, q, nt, want.data(), nrows);
+      // the reference against a direct sum over trits
+      for (int64_t t = 0; t < nt; ++t) {
+        for (int64_t r = 0; r < nrows; ++r) {
+          int64_t direct = 0, qs = 0;
+          for (int64_t i = 0; i < k; ++i) {
+            direct += trits[r * k + i] * q[t * k_pad + i];
+            qs += q[t * k_pad + i];
+          }
+          ASSERT_EQ(want[t * nrows + r] - qs, direct) << "ref k=" << k;
+        }
+      }
+      for (const KernelTable* kt : runnable_tables()) {
+        std::vector<int32_t> got(static_cast<size_t>(nt * nrows), -1);
+        kt->t2_gemm(codes.data(), nrows, k_pad, q, nt, got.data(), nrows);
+        ASSERT_EQ(got, want) << kt->isa << " k=" << k << " n_tok=" << nt;
+      }
+    }
+  }
+}
+
+TEST(Kernels, FloatGemmsMatchReference) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const KernelTable& ref = *kernel_table_for("ref");
+  for (int64_t k : {1, 7, 16, 33, 100, 256, 259}) {
+    const int64_t nrows = 5, nt = 3;
+    std::vector<uint16_t> wh(static_cast<size_t>(nrows * k));
+    std::vector<float> wf(static_cast<size_t>(nrows * k)), x(static_cast<size_t>(nt * k));
+    for (size_t i = 0; i < wh.size(); ++i) {
+      wf[i] = nd(rng);
+      wh[i] = f32_to_fp16(wf[i]);
+    }
+    for (auto& v : x) v = nd(rng);
+    std::vector<float> want_h(static_cast<size_t>(nt * nrows)), want_f(want_h.size());
+    ref.f16_gemm(wh.data(), nrows, k, x.data(), nt, want_h.data(), nrows);
+    ref.f32_gemm(wf.data(), nrows, k, x.data(), nt, want_f.data(), nrows);
+    for (const KernelTable* kt : runnable_tables()) {
+      std::vector<float> got_h(want_h.size()), got_f(want_f.size());
+      kt->f16_gemm(wh.data(), nrows, k, x.data(), nt, got_h.data(), nrows);
+      kt->f32_gemm(wf.data(), nrows, k, x.data(), nt, got_f.data(), nrows);
+      const float tol = 1e-5f * std::sqrt(static_cast<float>(k)) * 4.0f;
+      for (size_t i = 0; i < want_h.size(); ++i) {
+        ASSERT_NEAR(got_h[i], want_h[i], tol * (1.0f + std::fabs(want_h[i]))) << kt->isa << " k=" << k;
+        ASSERT_NEAR(got_f[i], want_f[i], tol * (1.0f + std::fabs(want_f[i]))) << kt->isa << " k=" << k;
+      }
+      const float d1 = ref.dot_f32(wf.data(), x.data(), k);
+      const float d2 = kt->dot_f32(wf.data(), x.data(), k);
+      ASSERT_NEAR(d1, d2, tol * (1.0f + std::fabs(d1))) << kt->isa;
+      std::vector<float> y1(x.begin(), x.begin() + k), y2 = y1;
+      ref.axpy_f32(0.37f, wf.data(), y1.data(), k);
+      kt->axpy_f32(0.37f, wf.data(), y2.data(), k);
+      for (int64_t i = 0; i < k; ++i) ASSERT_NEAR(y1[i], y2[i], 1e-6f * (1 + std::fabs(y1[i]))) << kt->isa;
+    }
+  }
+}
+
+TEST(Kernels, ForcingAnIsaWorksAndUnknownIsRejected) {
+  const char* before = kernels().isa;
+  set_kernel_isa("ref");
+  EXPECT_STREQ(kernels().isa, "ref");
+  EXPECT_THROW(set_kernel_isa("sparc"), Error);
+  set_kernel_isa(before);
+  EXPECT_STREQ(kernels().isa, before);
+}
+
+}  // namespace
+}  // namespace tern
