@@ -1,0 +1,165 @@
+// The BitNet b1.58 forward pass (microsoft/BitNet-b1.58-2B-4T; modeling_bitnet.py), one
+// straight line per layer:
+//   x = attn_norm(h); q,k,v = BitLinear(x); rope(q,k); a = attention(q, K, V)
+//   a = attn_sub_norm(a); h += BitLinear_o(a)
+//   x = ffn_norm(h); g,u = BitLinear(x); m = act(g) * u; m = ffn_sub_norm(m); h += BitLinear_down(m)
+//   logits = head(output_norm(h))
+// BitLinear = per-token int8 absmax quantization, exact int32 ternary sum, * weight scale / s.
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "core/error.h"
+#include "kernels/table.h"
+#include "model/model.h"
+
+namespace tern {
+namespace {
+
+void grow(AlignedBuffer<float>& b, int64_t n) {
+  if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
+}
+
+// Copies a column slice [col0, col0 + dim) of a [n, stride] matrix for the dump hook.
+void dump_slice(const DumpFn* dump, const char* name, int layer, const float* base, int64_t n,
+                int64_t stride, int64_t col0, int64_t dim) {
+  if (!dump) return;
+  std::vector<float> tmp(static_cast<size_t>(n * dim));
+  for (int64_t t = 0; t < n; ++t) std::copy_n(base + t * stride + col0, dim, tmp.data() + t * dim);
+  (*dump)(name, layer, tmp.data(), dim, n);
+}
+
+}  // namespace
+
+void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardScratch& s,
+                    std::vector<float>& logits, const DumpFn* dump) const {
+  const ModelConfig& c = cfg_;
+  const int64_t n = batch.size();
+  if (n == 0) {
+    logits.clear();
+    return;
+  }
+  const int64_t D = c.n_embd, qd = c.q_dim(), kvd = c.kv_dim(), F = c.n_ff, hd = c.head_dim;
+  TERN_ASSERT(kv.kv_dim() == kvd);
+  for (int64_t i = 0; i < n; ++i) {
+    const int32_t tok = batch.tokens[i];
+    if (tok < 0 || tok >= c.n_vocab) fail("token id ", tok, " is outside the vocabulary (0..", c.n_vocab - 1, ")");
+    if (batch.seq[i] < 0 || batch.seq[i] >= kv.n_seq()) fail("sequence ", batch.seq[i], " has no cache slot");
+    if (batch.pos[i] < 0 || batch.pos[i] >= kv.n_ctx()) {
+      fail("context full: position ", batch.pos[i], " does not fit the context of ", kv.n_ctx(),
+           " tokens; raise --ctx-size (-c) or shorten the prompt / -n");
+    }
+  }
+  const KernelTable& kt = kernels();
+  grow(s.h, n * D);
+  grow(s.x, n * std::max(D, F));
+  grow(s.qkv, n * (qd + 2 * kvd));
+  grow(s.attn, n * qd);
+  grow(s.gate_up, n * 2 * F);
+  grow(s.ffn, n * D);
+  if (static_cast<int>(s.att_scores.size()) < pool.n_threads()) s.att_scores.resize(static_cast<size_t>(pool.n_threads()));
+  for (auto& b : s.att_scores) grow(b, kv.n_ctx());
+
+  float* h = s.h.data();
+  for (int64_t i = 0; i < n; ++i) embed(batch.tokens[i], h + i * D);
+
+  const int64_t qkv_w = qd + 2 * kvd;
+  const int64_t group = c.n_head / c.n_head_kv;
+  const float att_scale = 1.0f / std::sqrt(static_cast<float>(hd));
+
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    const LayerWeights& L = layers_[static_cast<size_t>(l)];
+    const int li = static_cast<int>(l);
+    // --- attention block ---
+    float* x = s.x.data();
+    for (int64_t i = 0; i < n; ++i) ops::rms_norm(h + i * D, L.attn_norm.data(), D, c.rms_eps, x + i * D);
+    dump_slice(dump, "attn_norm", li, x, n, D, 0, D);
+    ops::quantize_acts(pool, x, n, D, s.qa);
+    float* qkv = s.qkv.data();
+    ops::ternary_matmul(pool, L.wqkv, s.qa, qkv, qkv_w);
+    dump_slice(dump, "q_proj", li, qkv, n, qkv_w, 0, qd);
+    dump_slice(dump, "k_proj", li, qkv, n, qkv_w, qd, kvd);
+    dump_slice(dump, "v_proj", li, qkv, n, qkv_w, qd + kvd, kvd);
+    for (int64_t i = 0; i < n; ++i) {
+      float* row = qkv + i * qkv_w;
+      ops::rope_neox(row, c.n_head, hd, c.rope_dim, batch.pos[i], c.rope_theta);
+      ops::rope_neox(row + qd, c.n_head_kv, hd, c.rope_dim, batch.pos[i], c.rope_theta);
+      std::copy_n(row + qd, kvd, kv.k(l, batch.seq[i], batch.pos[i]));
+      std::copy_n(row + qd + kvd, kvd, kv.v(l, batch.seq[i], batch.pos[i]));
+    }
+    float* attn = s.attn.data();
+    pool.parallel_for(n * c.n_head, [&](int64_t task, int worker) {
+      const int64_t i = task / c.n_head, head = task % c.n_head, kvh = head / group;
+      const int64_t p = batch.pos[i], seq = batch.seq[i];
+      const float* q = qkv + i * qkv_w + head * hd;
+      float* sc = s.att_scores[static_cast<size_t>(worker)].data();
+      float mx = -INFINITY;
+      for (int64_t j = 0; j <= p; ++j) {
+        sc[j] = kt.dot_f32(q, kv.k(l, seq, j) + kvh * hd, hd) * att_scale;
+        mx = std::max(mx, sc[j]);
+      }
+      float sum = 0.0f;
+      for (int64_t j = 0; j <= p; ++j) {
+        sc[j] = std::exp(sc[j] - mx);
+        sum += sc[j];
+      }
+      float* out = attn + i * qd + head * hd;
+      std::fill_n(out, hd, 0.0f);
+      const float inv = 1.0f / sum;
+      for (int64_t j = 0; j <= p; ++j) kt.axpy_f32(sc[j] * inv, kv.v(l, seq, j) + kvh * hd, out, hd);
+    });
+    if (L.attn_sub_norm.size()) {
+      for (int64_t i = 0; i < n; ++i) ops::rms_norm(attn + i * qd, L.attn_sub_norm.data(), qd, c.rms_eps, attn + i * qd);
+      dump_slice(dump, "attn_sub_norm", li, attn, n, qd, 0, qd);
+    }
+    ops::quantize_acts(pool, attn, n, qd, s.qa);
+    float* o = s.ffn.data();
+    ops::ternary_matmul(pool, L.wo, s.qa, o, D);
+    dump_slice(dump, "attn_out", li, o, n, D, 0, D);
+    for (int64_t i = 0; i < n * D; ++i) h[i] += o[i];
+
+    // --- feed-forward block ---
+    for (int64_t i = 0; i < n; ++i) ops::rms_norm(h + i * D, L.ffn_norm.data(), D, c.rms_eps, x + i * D);
+    dump_slice(dump, "ffn_norm", li, x, n, D, 0, D);
+    ops::quantize_acts(pool, x, n, D, s.qa);
+    float* gu = s.gate_up.data();
+    ops::ternary_matmul(pool, L.wgate_up, s.qa, gu, 2 * F);
+    float* m = x;  // reuse: [n, F]
+    for (int64_t i = 0; i < n; ++i) {
+      const float* g = gu + i * 2 * F;
+      const float* u = g + F;
+      float* mi = m + i * F;
+      if (c.act == FfnActivation::kReluSqr) {
+        for (int64_t j = 0; j < F; ++j) {
+          const float r = g[j] > 0.0f ? g[j] : 0.0f;
+          mi[j] = r * r * u[j];
+        }
+      } else {
+        for (int64_t j = 0; j < F; ++j) mi[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
+      }
+      if (L.ffn_sub_norm.size()) ops::rms_norm(mi, L.ffn_sub_norm.data(), F, c.rms_eps, mi);
+    }
+    if (L.ffn_sub_norm.size()) dump_slice(dump, "ffn_sub_norm", li, m, n, F, 0, F);
+    ops::quantize_acts(pool, m, n, F, s.qa);
+    ops::ternary_matmul(pool, L.wdown, s.qa, o, D);
+    dump_slice(dump, "ffn_out", li, o, n, D, 0, D);
+    for (int64_t i = 0; i < n * D; ++i) h[i] += o[i];
+    dump_slice(dump, "h", li, h, n, D, 0, D);
+  }
+
+  // --- output ---
+  int64_t n_out = 0;
+  for (int64_t i = 0; i < n; ++i) n_out += batch.want_logits[i] ? 1 : 0;
+  grow(s.logits_in, std::max<int64_t>(n_out, 1) * D);
+  float* xin = s.logits_in.data();
+  for (int64_t i = 0, j = 0; i < n; ++i) {
+    if (!batch.want_logits[i]) continue;
+    ops::rms_norm(h + i * D, output_norm_.data(), D, c.rms_eps, xin + j * D);
+    ++j;
+  }
+  dump_slice(dump, "output_norm", -1, xin, n_out, D, 0, D);
+  logits.resize(static_cast<size_t>(n_out * c.n_vocab));
+  if (n_out > 0) ops::float_matmul(pool, head_, xin, n_out, logits.data(), c.n_vocab);
+}
+
+}  // namespace tern

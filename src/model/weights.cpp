@@ -1,0 +1,264 @@
+// Binding GGUF tensors to the model: shape checks, and exact repacking of every ternary
+// projection (I2_S, TQ1_0, TQ2_0, or float weights that are ternary or latent) into T2.
+#include <cmath>
+#include <cstring>
+#include <mutex>
+
+#include "core/error.h"
+#include "core/fp16.h"
+#include "core/log.h"
+#include "core/timer.h"
+#include "formats/formats.h"
+#include "model/model.h"
+#include "model/names.h"
+
+namespace tern {
+
+class ModelLoader {
+ public:
+  ModelLoader(Model& m, const LoadOptions& opt) : m_(m), opt_(opt), pool_(opt.n_threads) {}
+  void run();
+
+ private:
+  const gguf::TensorInfo& expect(const std::string& name, int64_t ne0, int64_t ne1) const;
+  void load_norm(const std::string& name, int64_t n, AlignedBuffer<float>& out) const;
+  // Repacks tensor `name` ([cols -> rows]) into rows [row0, row0 + rows) of `m`.
+  void load_ternary(const std::string& name, int64_t cols, int64_t rows, TernaryMatrix& m,
+                    int64_t row0);
+  void load_head();
+
+  Model& m_;
+  const LoadOptions& opt_;
+  ThreadPool pool_;
+};
+
+namespace {
+
+bool is_float_type(GgmlType t) {
+  return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16;
+}
+
+}  // namespace
+
+const gguf::TensorInfo& ModelLoader::expect(const std::string& name, int64_t ne0,
+                                            int64_t ne1) const {
+  const gguf::File& f = *m_.file_;
+  const gguf::TensorInfo& t = f.tensor(name);
+  const int64_t want_dims = ne1 > 1 ? 2 : 1;
+  const bool ok = t.ne[0] == ne0 && t.ne[1] == ne1 && t.ne[2] == 1 && t.ne[3] == 1 &&
+                  (t.n_dims == want_dims || (t.n_dims == 2 && ne1 == 1));
+  if (!ok) {
+    fail(f.path(), ": tensor ", name, " has shape ", t.shape_str(), ", expected ", ne0,
+         ne1 > 1 ? str_cat(" x ", ne1) : std::string(),
+         ": the file is damaged or not a BitNet b1.58 model of the size its metadata says");
+  }
+  if (!formats::can_dequantize(t.type) && !formats::is_ternary(t.type)) {
+    fail(f.path(), ": tensor ", name, " has type ", ggml_type_name(t.type),
+         ", which tern cannot read (supported: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, tq1_0, tq2_0, i2_s)");
+  }
+  return t;
+}
+
+void ModelLoader::load_norm(const std::string& name, int64_t n, AlignedBuffer<float>& out) const {
+  const gguf::TensorInfo& t = expect(name, n, 1);
+  out.resize(static_cast<size_t>(n));
+  formats::dequantize_rows(t.type, t.data, 1, n, 0, 1, out.data());
+}
+
+void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t rows,
+                               TernaryMatrix& m, int64_t row0) {
+  const gguf::File& f = *m_.file_;
+  const gguf::TensorInfo& t = expect(name, cols, rows);
+  // llama.cpp's BitNet graph may carry the per-tensor scale as a separate tensor.
+  float extra = 1.0f;
+  if (const gguf::TensorInfo* st = f.find_tensor(name.substr(0, name.size() - 6) + "scale")) {
+    if (st->n_elements() != 1) fail(f.path(), ": tensor ", st->name, " should hold one scale");
+    float v = 0.0f;
+    formats::dequantize_rows(st->type, st->data, 1, 1, 0, 1, &v);
+    extra = v;
+  }
+
+  if (formats::is_ternary(t.type)) {
+    if (m_.proj_type_.empty()) m_.proj_type_ = std::string(ggml_type_name(t.type));
+    std::mutex err_mu;
+    std::string err;
+    constexpr int64_t kRowsPerTask = 64;
+    pool_.parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task, int) {
+      std::vector<int8_t> trits(static_cast<size_t>(cols));
+      std::vector<float> bs;
+      const int64_t r1 = std::min(rows, (task + 1) * kRowsPerTask);
+      for (int64_t r = task * kRowsPerTask; r < r1; ++r) {
+        formats::unpack_ternary_row(t.type, t.data, rows, cols, r, trits.data(), bs);
+        // One scale per row: every block with a non-zero weight must agree.
+        const int64_t per = bs.size() > 1 ? cols / static_cast<int64_t>(bs.size()) : cols;
+        float scale = 0.0f;
+        bool have = false;
+        for (size_t b = 0; b < bs.size(); ++b) {
+          bool nonzero = false;
+          for (int64_t i = static_cast<int64_t>(b) * per; i < static_cast<int64_t>(b + 1) * per && i < cols; ++i) {
+            if (trits[static_cast<size_t>(i)] != 0) { nonzero = true; break; }
+          }
+          if (!nonzero) continue;
+          if (!have) { scale = bs[b]; have = true; }
+          else if (bs[b] != scale) {
+            std::lock_guard<std::mutex> lock(err_mu);
+            err = str_cat(f.path(), ": tensor ", name, " row ", r, " has blocks with different scales (",
+                          scale, " and ", bs[b], "): tern needs one scale per row, as BitNet b1.58 models have; "
+                          "this file was not quantized from a ternary model");
+            return;
+          }
+        }
+        m.set_row(row0 + r, trits.data(), scale * extra);
+      }
+    });
+    if (!err.empty()) throw Error(err);
+    return;
+  }
+
+  if (!is_float_type(t.type)) {
+    fail(f.path(), ": projection ", name, " has type ", ggml_type_name(t.type),
+         ": tern runs ternary projections (i2_s, tq1_0, tq2_0) or float ones (f32, f16, bf16)");
+  }
+  if (m_.proj_type_.empty()) m_.proj_type_ = std::string(ggml_type_name(t.type));
+  // Float weights: either already ternary times one value (exact), or latent full-precision
+  // weights that BitLinear ternarizes on the fly with the per-tensor absmean.
+  std::vector<float> w(static_cast<size_t>(rows * cols));
+  formats::dequantize_rows(t.type, t.data, rows, cols, 0, rows, w.data());
+  float amax = 0.0f;
+  double asum = 0.0;
+  for (float v : w) {
+    amax = std::fmax(amax, std::fabs(v));
+    asum += std::fabs(v);
+  }
+  bool exact = true;
+  for (float v : w) {
+    if (v != 0.0f && std::fabs(v) != amax) { exact = false; break; }
+  }
+  const float scale = exact ? amax : std::fmax(static_cast<float>(asum / static_cast<double>(w.size())), 1e-5f);
+  std::vector<int8_t> trits(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      const float v = std::nearbyint(w[static_cast<size_t>(r * cols + c)] / scale);
+      trits[static_cast<size_t>(c)] = static_cast<int8_t>(std::fmin(std::fmax(v, -1.0f), 1.0f));
+    }
+    m.set_row(row0 + r, trits.data(), scale * extra);
+  }
+}
+
+void ModelLoader::load_head() {
+  const gguf::File& f = *m_.file_;
+  const ModelConfig& c = m_.cfg_;
+  const gguf::TensorInfo* t = f.find_tensor(tensors::kOutput);
+  if (t) {
+    expect(tensors::kOutput, c.n_embd, c.n_vocab);
+  } else {
+    t = m_.tok_embd_;  // tied
+  }
+  m_.head_.rows = c.n_vocab;
+  m_.head_.cols = c.n_embd;
+  if (t->type == GgmlType::F16) {
+    m_.head_.f16 = reinterpret_cast<const uint16_t*>(t->data);
+    if (reinterpret_cast<uintptr_t>(t->data) % 2 != 0) {
+      m_.head_owned_f16_.resize(static_cast<size_t>(c.n_vocab * c.n_embd));
+      std::memcpy(m_.head_owned_f16_.data(), t->data, m_.head_owned_f16_.size() * 2);
+      m_.head_.f16 = m_.head_owned_f16_.data();
+    }
+  } else if (t->type == GgmlType::F32 && reinterpret_cast<uintptr_t>(t->data) % 4 == 0) {
+    m_.head_.f32 = reinterpret_cast<const float*>(t->data);
+  } else {
+    // Quantized or bf16 heads are widened once to f32 (exact; issue #3 adds quantized kernels).
+    m_.head_owned_.resize(static_cast<size_t>(c.n_vocab * c.n_embd));
+    const int64_t chunk = 1024;
+    pool_.parallel_for((c.n_vocab + chunk - 1) / chunk, [&](int64_t task, int) {
+      const int64_t r0 = task * chunk, n = std::min(chunk, c.n_vocab - r0);
+      formats::dequantize_rows(t->type, t->data, c.n_vocab, c.n_embd, r0, n,
+                               m_.head_owned_.data() + r0 * c.n_embd);
+    });
+    m_.head_.f32 = m_.head_owned_.data();
+  }
+}
+
+void ModelLoader::run() {
+  const double t0 = now_seconds();
+  Model& m = m_;
+  const gguf::File& f = *m.file_;
+  ModelConfig& c = m.cfg_;
+  const gguf::TensorInfo& emb = f.tensor(tensors::kTokenEmbd);
+  if (c.n_vocab == 0) c.n_vocab = emb.ne[1];
+  expect(tensors::kTokenEmbd, c.n_embd, c.n_vocab);
+  if (!formats::can_dequantize(emb.type) || formats::is_ternary(emb.type)) {
+    fail(f.path(), ": token_embd.weight has type ", ggml_type_name(emb.type), ", which tern cannot use as an embedding");
+  }
+  m.tok_embd_ = &emb;
+  load_norm(tensors::kOutputNorm, c.n_embd, m.output_norm_);
+  load_head();
+
+  const int64_t qd = c.q_dim(), kvd = c.kv_dim();
+  const bool sub_norms = f.find_tensor(tensors::layer_tensor(0, tensors::kAttnSubNorm)) != nullptr;
+  m.layers_.resize(static_cast<size_t>(c.n_layer));
+  for (int64_t l = 0; l < c.n_layer; ++l) {
+    if (opt_.progress) {
+      std::fprintf(stderr, "\rtern: loading %s: layer %lld/%lld", f.path().c_str(),
+                   static_cast<long long>(l + 1), static_cast<long long>(c.n_layer));
+      std::fflush(stderr);
+    }
+    LayerWeights& L = m.layers_[static_cast<size_t>(l)];
+    using namespace tensors;
+    load_norm(layer_tensor(l, kAttnNorm), c.n_embd, L.attn_norm);
+    load_norm(layer_tensor(l, kFfnNorm), c.n_embd, L.ffn_norm);
+    if (sub_norms) {
+      load_norm(layer_tensor(l, kAttnSubNorm), qd, L.attn_sub_norm);
+      load_norm(layer_tensor(l, kFfnSubNorm), c.n_ff, L.ffn_sub_norm);
+    }
+    L.wqkv.allocate(qd + 2 * kvd, c.n_embd);
+    load_ternary(layer_tensor(l, kQ), c.n_embd, qd, L.wqkv, 0);
+    load_ternary(layer_tensor(l, kK), c.n_embd, kvd, L.wqkv, qd);
+    load_ternary(layer_tensor(l, kV), c.n_embd, kvd, L.wqkv, qd + kvd);
+    L.wo.allocate(c.n_embd, qd);
+    load_ternary(layer_tensor(l, kO), qd, c.n_embd, L.wo, 0);
+    L.wgate_up.allocate(2 * c.n_ff, c.n_embd);
+    load_ternary(layer_tensor(l, kGate), c.n_embd, c.n_ff, L.wgate_up, 0);
+    load_ternary(layer_tensor(l, kUp), c.n_embd, c.n_ff, L.wgate_up, c.n_ff);
+    L.wdown.allocate(c.n_embd, c.n_ff);
+    load_ternary(layer_tensor(l, kDown), c.n_ff, c.n_embd, L.wdown, 0);
+  }
+  if (opt_.progress) std::fprintf(stderr, "\n");
+  log_info("loaded ", f.path(), " in ", now_seconds() - t0, " s");
+}
+
+std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& opt) {
+  std::unique_ptr<Model> m(new Model());
+  m->file_ = gguf::File::open(path);
+  m->cfg_ = read_model_config(*m->file_, opt.ffn_act);
+  if (m->cfg_.name.empty()) m->cfg_.name = path;
+  ModelLoader(*m, opt).run();
+  return m;
+}
+
+uint64_t Model::weight_bytes() const {
+  uint64_t b = 0;
+  for (const auto& L : layers_) b += L.wqkv.bytes() + L.wo.bytes() + L.wgate_up.bytes() + L.wdown.bytes();
+  b += static_cast<uint64_t>(head_.rows * head_.cols) * (head_.f16 ? 2 : 4);
+  return b;
+}
+
+std::string Model::describe_types() const {
+  return str_cat(proj_type_, " projections, ", head_.f16 ? "f16" : "f32", " head, ",
+                 ggml_type_name(tok_embd_->type), " embedding");
+}
+
+void Model::embed(int32_t token, float* out) const {
+  const gguf::TensorInfo& t = *tok_embd_;
+  if (t.type == GgmlType::F16) {
+    const auto* src = reinterpret_cast<const uint8_t*>(t.data) + static_cast<size_t>(token) * cfg_.n_embd * 2;
+    for (int64_t i = 0; i < cfg_.n_embd; ++i) {
+      uint16_t h;
+      std::memcpy(&h, src + 2 * i, 2);
+      out[i] = fp16_to_f32(h);
+    }
+    return;
+  }
+  formats::dequantize_rows(t.type, t.data, cfg_.n_vocab, cfg_.n_embd, token, 1, out);
+}
+
+}  // namespace tern

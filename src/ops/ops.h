@@ -1,0 +1,45 @@
+// Threaded operators over the kernel table. Activations are token-major: x[t * dim + i].
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/aligned.h"
+#include "ops/ternary_matrix.h"
+#include "threading/pool.h"
+
+namespace tern::ops {
+
+// Per-token int8 activations (BitNet b1.58 absmax quantization), padded to k_pad.
+struct QuantActs {
+  int64_t n_tok = 0, k = 0, k_pad = 0;
+  AlignedBuffer<int8_t> q;    // [n_tok, k_pad]
+  std::vector<float> scale;   // [n_tok]  s = 127 / absmax
+  std::vector<int32_t> qsum;  // [n_tok]  sum of q (undoes the +1 code offset)
+};
+
+void quantize_acts(ThreadPool& pool, const float* x, int64_t n_tok, int64_t k, QuantActs& out);
+
+// y[t * y_stride + r] = (sum_k t(r,k) q(t,k)) / s(t) * row_scale(r)  for r in [0, w.rows)
+void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, float* y,
+                    int64_t y_stride);
+
+// A float weight matrix [rows, cols] in F16 or F32 (the output head).
+struct FloatMatrix {
+  int64_t rows = 0, cols = 0;
+  const uint16_t* f16 = nullptr;  // one of these is set
+  const float* f32 = nullptr;
+};
+// y[t * y_stride + r] = sum_k w(r, k) x(t, k)
+void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_t n_tok, float* y,
+                  int64_t y_stride);
+
+// RMSNorm over n values: out = x / sqrt(mean(x^2) + eps) * w. out may alias x.
+void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out);
+
+// Rotary embedding, NeoX / rotate-half pairing (i, i + rot_dim/2), on n_heads heads of
+// head_dim at position pos; the first rot_dim dims of each head rotate.
+void rope_neox(float* x, int64_t n_heads, int64_t head_dim, int64_t rot_dim, int64_t pos,
+               float theta);
+
+}  // namespace tern::ops

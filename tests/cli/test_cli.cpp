@@ -1,0 +1,146 @@
+// The tern binary end to end: dummy -> info / tokenize / run / logits, and the one-line errors a
+// user gets for bad input (never a crash).
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unistd.h>
+#include <cmath>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out;  // stdout and stderr together
+};
+
+Result run(const std::string& args) {
+  const std::string cmd = std::string(TERN_CLI_PATH) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, ""};
+  std::string out;
+  std::array<char, 4096> buf;
+  size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
+  const int st = pclose(p);
+  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = fs::temp_directory_path() / ("tern_cli_test_" + std::to_string(getpid()));
+    fs::create_directories(dir_);
+    model_ = (dir_ / "tiny.gguf").string();
+    Result r = run("dummy --layout tiny --type i2_s --seed 5 -o " + model_);
+    ASSERT_EQ(r.code, 0) << r.out;
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+  static inline fs::path dir_;
+  static inline std::string model_;
+};
+
+TEST_F(Cli, InfoShowsMetadataAndTensors) {
+  Result r = run("info " + model_);
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("bitnet-b1.58"), std::string::npos);
+  EXPECT_NE(r.out.find("blk.0.attn_q.weight"), std::string::npos);
+  EXPECT_NE(r.out.find("i2_s"), std::string::npos);
+  EXPECT_NE(r.out.find("relu2"), std::string::npos);
+}
+
+TEST_F(Cli, RunGeneratesAndReportsSpeed) {
+  Result r = run("run -m " + model_ + " -p hello -n 8 -temp 0 -t 2");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_NE(r.out.find("tok/s"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("generation 8 tokens"), std::string::npos) << r.out;
+  // greedy is deterministic
+  Result r2 = run("run -m " + model_ + " -p hello -n 8 -temp 0 -t 1");
+  auto text = [](const std::string& s) { return s.substr(0, s.find("tern: load")); };
+  EXPECT_EQ(text(r.out), text(r2.out));
+}
+
+TEST_F(Cli, LogitsBatchEqualsSequentialAndHasOneLinePerToken) {
+  Result a = run("logits -m " + model_ + " --tokens 1,2,3,4 --batch");
+  Result b = run("logits -m " + model_ + " --tokens 1,2,3,4");
+  ASSERT_EQ(a.code, 0) << a.out;
+  ASSERT_EQ(b.code, 0) << b.out;
+  std::istringstream sa(a.out), sb(b.out);
+  std::string la, lb;
+  int lines = 0;
+  while (std::getline(sa, la) && std::getline(sb, lb)) {
+    ++lines;
+    std::istringstream xa(la), xb(lb);
+    float va, vb;
+    int n = 0;
+    while (xa >> va && xb >> vb) {
+      EXPECT_NEAR(va, vb, 1e-3f * (1.0f + std::fabs(va)));
+      ++n;
+    }
+    EXPECT_EQ(n, 512);
+  }
+  EXPECT_EQ(lines, 4);
+}
+
+TEST_F(Cli, TokenizeRoundTrips) {
+  Result r = run("tokenize -m " + model_ + " -p 'hello world' --ids");
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_FALSE(r.out.empty());
+}
+
+TEST_F(Cli, ErrorsAreOneLineAndNonZero) {
+  struct Case {
+    std::string args, expect;
+  };
+  const std::string m = model_;
+  const Case cases[] = {
+      {"run -m /nonexistent/model.gguf -p hi", "cannot open"},
+      {"run -m " + m + " -p hi -temp -1", "--temp"},
+      {"run -m " + m + " -p hi --top-p 0", "--top-p"},
+      {"run -m " + m + " -p hi -t 5000", "threads"},
+      {"run -m " + m + " -p hi --isa sparc", "--isa"},
+      {"run -m " + m + " -p hi --ffn-act gelu", "--ffn-act"},
+      {"run -m " + m + " -p 'a b c d e f g h i j k l m n o p' -c 4", "context"},
+      {"run -m " + m + " -p hi -n 50 -c 8 -temp 0 --ignore-eos", ""},
+      {"logits -m " + m + " --tokens 1,x", "--tokens"},
+      {"logits -m " + m + " --tokens 99999", "vocabulary"},
+      {"dummy --layout 3B --type tq2_0 -o " + (dir_ / "x.gguf").string(), "256"},
+      {"dummy --layout nope -o " + (dir_ / "x.gguf").string(), "unknown layout"},
+      {"info " + (dir_ / "missing.gguf").string(), "cannot open"},
+  };
+  for (const auto& c : cases) {
+    Result r = run(c.args);
+    if (c.expect.empty()) {
+      // generation that reaches the end of the context stops cleanly
+      EXPECT_EQ(r.code, 0) << c.args << "\n" << r.out;
+      continue;
+    }
+    EXPECT_NE(r.code, 0) << c.args << "\n" << r.out;
+    EXPECT_LT(r.code, 128) << "crashed: " << c.args << "\n" << r.out;
+    EXPECT_NE(r.out.find(c.expect), std::string::npos) << c.args << "\n" << r.out;
+  }
+}
+
+TEST_F(Cli, ForeignAndTruncatedFilesAreRejectedClearly) {
+  const std::string junk = (dir_ / "junk.gguf").string();
+  std::ofstream(junk) << "this is not a gguf file";
+  Result r = run("run -m " + junk + " -p hi");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("junk.gguf"), std::string::npos) << r.out;
+  // truncated copy of a real model
+  const std::string cut = (dir_ / "cut.gguf").string();
+  fs::copy_file(model_, cut, fs::copy_options::overwrite_existing);
+  fs::resize_file(cut, fs::file_size(cut) / 2);
+  r = run("run -m " + cut + " -p hi");
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_NE(r.out.find("cut.gguf"), std::string::npos) << r.out;
+}
+
+}  // namespace

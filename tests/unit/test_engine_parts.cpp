@@ -1,0 +1,186 @@
+// Sampling, stop strings, the thread pool and the small float ops.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <numeric>
+#include <set>
+
+#include "core/error.h"
+#include "engine/session.h"
+#include "ops/ops.h"
+#include "sampling/sampler.h"
+#include "threading/pool.h"
+
+namespace tern {
+namespace {
+
+TEST(Sampler, GreedyPicksTheArgmax) {
+  SamplingParams p;
+  p.temperature = 0.0f;
+  Sampler s(p);
+  std::vector<float> l = {0.1f, 2.0f, -1.0f, 1.9f};
+  EXPECT_EQ(s.sample(l.data(), 4, {}), 1);
+}
+
+TEST(Sampler, SeedMakesDrawsRepeatable) {
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.min_p = 0.0f;
+  p.seed = 42;
+  std::vector<float> base(50);
+  for (size_t i = 0; i < base.size(); ++i) base[i] = static_cast<float>(i % 7) * 0.3f;
+  auto draw = [&](uint64_t seed) {
+    p.seed = seed;
+    Sampler s(p);
+    std::vector<int32_t> out;
+    for (int i = 0; i < 20; ++i) {
+      auto l = base;
+      out.push_back(s.sample(l.data(), 50, {}));
+    }
+    return out;
+  };
+  EXPECT_EQ(draw(42), draw(42));
+  EXPECT_NE(draw(42), draw(43));
+}
+
+TEST(Sampler, TopKOneIsGreedy) {
+  SamplingParams p;
+  p.temperature = 5.0f;
+  p.top_k = 1;
+  p.seed = 7;
+  Sampler s(p);
+  for (int i = 0; i < 10; ++i) {
+    std::vector<float> l = {0.0f, 0.5f, 3.0f, 0.2f};
+    EXPECT_EQ(s.sample(l.data(), 4, {}), 2);
+  }
+}
+
+TEST(Sampler, MinPAndTopPCutTheTail) {
+  SamplingParams p;
+  p.temperature = 1.0f;
+  p.top_k = 0;
+  p.top_p = 1.0f;
+  p.min_p = 0.5f;  // keeps tokens with prob >= half the best
+  p.seed = 3;
+  Sampler s(p);
+  std::set<int32_t> seen;
+  for (int i = 0; i < 200; ++i) {
+    std::vector<float> l = {std::log(1.0f), std::log(0.8f), std::log(0.1f), std::log(0.05f)};
+    seen.insert(s.sample(l.data(), 4, {}));
+  }
+  EXPECT_EQ(seen, (std::set<int32_t>{0, 1}));
+  p.min_p = 0.0f;
+  p.top_p = 0.5f;  // the best alone covers half the mass of {1, .8, .1, .05}
+  Sampler s2(p);
+  for (int i = 0; i < 50; ++i) {
+    std::vector<float> l = {std::log(1.0f), std::log(0.8f), std::log(0.1f), std::log(0.05f)};
+    EXPECT_EQ(s2.sample(l.data(), 4, {}), 0);
+  }
+}
+
+TEST(Sampler, RepeatPenaltyDemotesSeenTokens) {
+  SamplingParams p;
+  p.temperature = 0.0f;
+  p.repeat_penalty = 2.0f;
+  Sampler s(p);
+  std::vector<float> l = {3.0f, 2.0f};
+  EXPECT_EQ(s.sample(l.data(), 2, {0}), 1);  // 3/2 = 1.5 < 2
+}
+
+TEST(Sampler, RejectsBadParameters) {
+  SamplingParams p;
+  p.temperature = -1.0f;
+  EXPECT_THROW(p.validate(), Error);
+  p = {};
+  p.top_p = 0.0f;
+  EXPECT_THROW(p.validate(), Error);
+  p = {};
+  p.min_p = 2.0f;
+  EXPECT_THROW(p.validate(), Error);
+  p = {};
+  p.temperature = NAN;
+  EXPECT_THROW(p.validate(), Error);
+}
+
+TEST(StopMatcher, HoldsBackPartialMatchesAndCutsAtTheStop) {
+  StopMatcher m({"</s>", "User:"});
+  bool hit = false;
+  std::string out = m.push("Hello <", hit);
+  EXPECT_EQ(out, "Hello ");
+  EXPECT_FALSE(hit);
+  out = m.push("/", hit);
+  EXPECT_EQ(out, "");
+  out = m.push("s> after", hit);
+  EXPECT_TRUE(hit);
+  EXPECT_EQ(out, "");
+  StopMatcher m2({"User:"});
+  out = m2.push("Us", hit);
+  EXPECT_EQ(out, "");
+  out = m2.push("a", hit);
+  EXPECT_EQ(out, "Usa");
+  out = m2.push(" ok\nUser: hi", hit);
+  EXPECT_TRUE(hit);
+  EXPECT_EQ(out, " ok\n");
+  StopMatcher none({});
+  EXPECT_EQ(none.push("abc", hit), "abc");
+}
+
+TEST(ThreadPool, RunsEveryTaskOnceOnAnyThreadCount) {
+  for (int n : {1, 2, 3, 8}) {
+    ThreadPool pool(n);
+    for (int64_t tasks : {0, 1, 5, 1000}) {
+      std::vector<std::atomic<int>> hits(static_cast<size_t>(tasks));
+      std::atomic<int> max_worker{0};
+      pool.parallel_for(tasks, [&](int64_t t, int w) {
+        hits[static_cast<size_t>(t)].fetch_add(1);
+        int cur = max_worker.load();
+        while (w > cur && !max_worker.compare_exchange_weak(cur, w)) {
+        }
+      });
+      for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+      EXPECT_LT(max_worker.load(), n);
+    }
+  }
+}
+
+TEST(Ops, RmsNormMatchesDefinition) {
+  std::vector<float> x = {1.0f, -2.0f, 3.0f, 0.5f}, w = {1.0f, 2.0f, 0.5f, 1.0f}, out(4);
+  ops::rms_norm(x.data(), w.data(), 4, 1e-5f, out.data());
+  const float ms = (1 + 4 + 9 + 0.25f) / 4;
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(out[i], x[i] / std::sqrt(ms + 1e-5f) * w[i], 1e-6f);
+}
+
+TEST(Ops, RopeRotatesPairsHalfApart) {
+  // head_dim 4: pairs (0,2) and (1,3); at pos 1 with theta 10000 the first pair turns 1 rad.
+  std::vector<float> x = {1.0f, 0.0f, 0.0f, 1.0f};
+  ops::rope_neox(x.data(), 1, 4, 4, 1, 10000.0f);
+  EXPECT_NEAR(x[0], std::cos(1.0f), 1e-6f);
+  EXPECT_NEAR(x[2], std::sin(1.0f), 1e-6f);
+  const float a = 1.0f / 100.0f;  // 10000^(-2/4)
+  EXPECT_NEAR(x[1], -std::sin(a), 1e-6f);
+  EXPECT_NEAR(x[3], std::cos(a), 1e-6f);
+  std::vector<float> y = {0.3f, -0.7f, 1.1f, 2.0f};
+  auto z = y;
+  ops::rope_neox(z.data(), 1, 4, 4, 0, 500000.0f);
+  EXPECT_EQ(y, z);  // position 0 is the identity
+}
+
+TEST(Ops, TernaryMatrixRoundTripsRows) {
+  TernaryMatrix m;
+  m.allocate(3, 300);
+  std::vector<int8_t> row(300), back(300);
+  for (int r = 0; r < 3; ++r) {
+    for (int i = 0; i < 300; ++i) row[static_cast<size_t>(i)] = static_cast<int8_t>((i * 7 + r) % 3 - 1);
+    m.set_row(r, row.data(), 0.5f + static_cast<float>(r));
+    m.get_row(r, back.data());
+    EXPECT_EQ(row, back);
+  }
+  EXPECT_EQ(m.k_pad, 384);
+  EXPECT_EQ(m.row_scale[2], 2.5f);
+}
+
+}  // namespace
+}  // namespace tern

@@ -1,0 +1,85 @@
+#include "cli/common.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "core/error.h"
+#include "kernels/table.h"
+#include "threading/pool.h"
+
+namespace tern::cli {
+
+void ModelFlags::add(CLI::App& cmd, bool model_required) {
+  auto* m = cmd.add_option("-m,--model", model, "Model file (GGUF)");
+  if (model_required) m->required();
+  cmd.add_option("-t,--threads", threads, "Threads (default: all available cores)")->check(CLI::Range(0, 1024));
+  cmd.add_option("--isa", isa, "Force a kernel path: ref, avx2, avx512, neon (default: best for this CPU)");
+  cmd.add_option("--ffn-act", ffn_act, "Override the FFN activation: relu2 or silu");
+}
+
+int ModelFlags::resolved_threads() const {
+  return threads > 0 ? threads : ThreadPool::hardware_threads();
+}
+
+std::string default_model_path() {
+  if (const char* e = std::getenv("TERN_MODEL"); e && *e) return e;
+  return "";
+}
+
+std::unique_ptr<Model> ModelFlags::load() const {
+  if (!isa.empty()) set_kernel_isa(isa);
+  std::string path = model.empty() ? default_model_path() : model;
+  if (path.empty()) {
+    fail("no model given: pass -m FILE.gguf (or make one: `tern dummy --layout tiny -o tiny.gguf`)");
+  }
+  LoadOptions opt;
+  opt.n_threads = resolved_threads();
+  opt.progress = isatty(STDERR_FILENO);
+  if (!ffn_act.empty()) {
+    opt.ffn_act = parse_ffn_activation(ffn_act);
+    if (!opt.ffn_act) fail("--ffn-act ", ffn_act, ": unknown activation (use relu2 or silu)");
+  }
+  return Model::load(path, opt);
+}
+
+std::vector<int32_t> parse_int_list(const std::string& s, const char* flag) {
+  std::vector<int32_t> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && (s[i] == ',' || s[i] == ' ')) ++i;
+    if (i >= s.size()) break;
+    size_t j = i;
+    if (s[j] == '-') ++j;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+    if (j == i || (j == i + 1 && s[i] == '-') || (j < s.size() && s[j] != ',' && s[j] != ' ')) {
+      fail(flag, " '", s, "': expected comma-separated integers such as 1,2,3");
+    }
+    const long long v = std::strtoll(s.c_str() + i, nullptr, 10);
+    if (v < INT32_MIN || v > INT32_MAX) fail(flag, ": ", s.substr(i, j - i), " is out of range");
+    out.push_back(static_cast<int32_t>(v));
+    i = j;
+  }
+  if (out.empty()) fail(flag, " is empty: give comma-separated integers such as 1,2,3");
+  return out;
+}
+
+std::vector<std::string> normalize_args(int argc, char** argv) {
+  static const char* const kLong[] = {"-temp", "-cnv", "-np", "-ngl", "-sys", "-nb"};
+  std::vector<std::string> out;
+  // CLI11 wants the arguments in reverse order.
+  for (int i = argc - 1; i >= 1; --i) {
+    std::string a = argv[i];
+    for (const char* l : kLong) {
+      if (a == l) {
+        a = std::string("-") + l;
+        break;
+      }
+    }
+    out.push_back(a);
+  }
+  return out;
+}
+
+}  // namespace tern::cli
