@@ -18,6 +18,7 @@ RunFn add_dummy(CLI::App& app);
 RunFn add_info(CLI::App& app);
 RunFn add_logits(CLI::App& app);
 RunFn add_tokenize(CLI::App& app);
+RunFn add_bench(CLI::App& app);
 
 // Options shared by commands that load a model.
 struct ModelFlags {

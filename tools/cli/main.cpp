@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   reg(add_info);
   reg(add_logits);
   reg(add_tokenize);
+  reg(add_bench);
 
   std::vector<std::string> args = normalize_args(argc, argv);
   try {

@@ -1,0 +1,121 @@
+// Kernel micro-benchmarks: each benchmark first checks the kernel against the scalar reference
+// (exactly for integer kernels), then times it and reports bytes/s and int8 ops/s, to compare
+// with the machine's measured peaks (docs/PERFORMANCE.md; `tern_bench_kernels --benchmark_filter=bandwidth`).
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "core/aligned.h"
+#include "core/fp16.h"
+#include "kernels/table.h"
+
+namespace tern {
+namespace {
+
+struct TernaryCase {
+  int64_t rows, k, n_tok;
+  AlignedBuffer<uint8_t> codes;
+  AlignedBuffer<int8_t> q;
+};
+
+TernaryCase make_case(int64_t rows, int64_t k, int64_t n_tok) {
+  TernaryCase c{rows, k, n_tok, AlignedBuffer<uint8_t>(static_cast<size_t>(rows * k / 4)),
+                AlignedBuffer<int8_t>(static_cast<size_t>(n_tok * k))};
+  std::mt19937 rng(7);
+  for (size_t i = 0; i < c.codes.size(); ++i) {
+    uint8_t b = 0;
+    for (int s = 0; s < 4; ++s) b |= static_cast<uint8_t>((rng() % 3) << (2 * s));
+    c.codes[i] = b;
+  }
+  for (size_t i = 0; i < c.q.size(); ++i) c.q[i] = static_cast<int8_t>(static_cast<int>(rng() % 256) - 128);
+  return c;
+}
+
+void BM_t2_gemm(benchmark::State& st, const char* isa) {
+  const KernelTable* kt = kernel_table_for(isa);
+  if (!kt) {
+    st.SkipWithError("ISA not available on this CPU");
+    return;
+  }
+  const int64_t rows = st.range(0), k = st.range(1), nt = st.range(2);
+  TernaryCase c = make_case(rows, k, nt);
+  std::vector<int32_t> out(static_cast<size_t>(rows * nt)), want(out.size());
+  kernel_table_for("ref")->t2_gemm(c.codes.data(), rows, k, c.q.data(), nt, want.data(), rows);
+  kt->t2_gemm(c.codes.data(), rows, k, c.q.data(), nt, out.data(), rows);
+  if (out != want) {
+    st.SkipWithError("kernel disagrees with the reference");
+    return;
+  }
+  for (auto _ : st) {
+    kt->t2_gemm(c.codes.data(), rows, k, c.q.data(), nt, out.data(), rows);
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.counters["weight_GB/s"] = benchmark::Counter(static_cast<double>(rows * k / 4) * static_cast<double>(st.iterations()),
+                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  st.counters["GOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows * k * nt) * static_cast<double>(st.iterations()) / 1e9,
+                                            benchmark::Counter::kIsRate);
+}
+
+void BM_f16_gemv(benchmark::State& st, const char* isa) {
+  const KernelTable* kt = kernel_table_for(isa);
+  if (!kt) {
+    st.SkipWithError("ISA not available on this CPU");
+    return;
+  }
+  const int64_t rows = st.range(0), k = st.range(1);
+  AlignedBuffer<uint16_t> w(static_cast<size_t>(rows * k));
+  AlignedBuffer<float> x(static_cast<size_t>(k));
+  for (size_t i = 0; i < w.size(); ++i) w[i] = f32_to_fp16(static_cast<float>(i % 17) * 0.01f);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 5) * 0.1f;
+  std::vector<float> out(static_cast<size_t>(rows));
+  for (auto _ : st) {
+    kt->f16_gemm(w.data(), rows, k, x.data(), 1, out.data(), rows);
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.counters["GB/s"] = benchmark::Counter(static_cast<double>(rows * k * 2) * static_cast<double>(st.iterations()),
+                                           benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+// Read bandwidth of this machine (one thread): the roofline for decoding.
+void BM_bandwidth(benchmark::State& st) {
+  const size_t n = static_cast<size_t>(st.range(0)) << 20;
+  AlignedBuffer<uint64_t> buf(n / 8);
+  std::memset(buf.data(), 1, n);
+  uint64_t sink = 0;
+  for (auto _ : st) {
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (size_t i = 0; i < buf.size(); i += 4) {
+      a0 += buf[i];
+      a1 += buf[i + 1];
+      a2 += buf[i + 2];
+      a3 += buf[i + 3];
+    }
+    sink += a0 + a1 + a2 + a3;
+  }
+  benchmark::DoNotOptimize(sink);
+  st.counters["GB/s"] = benchmark::Counter(static_cast<double>(n) * static_cast<double>(st.iterations()),
+                                           benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+}
+
+// 2B-4T shapes: q|k|v fused (3840 x 2560), gate|up (13824 x 2560), down (2560 x 6912).
+void t2_args(benchmark::internal::Benchmark* b) {
+  for (int64_t nt : {1, 64}) {
+    b->Args({3840, 2560, nt});
+    b->Args({13824, 2560, nt});
+    b->Args({2560, 6912, nt});
+  }
+}
+
+BENCHMARK_CAPTURE(BM_t2_gemm, ref, "ref")->Args({2560, 2560, 1});
+BENCHMARK_CAPTURE(BM_t2_gemm, avx2, "avx2")->Apply(t2_args);
+BENCHMARK_CAPTURE(BM_t2_gemm, avx512, "avx512")->Apply(t2_args);
+BENCHMARK_CAPTURE(BM_f16_gemv, avx2, "avx2")->Args({16384, 2560});
+BENCHMARK_CAPTURE(BM_f16_gemv, avx512, "avx512")->Args({16384, 2560});
+BENCHMARK(BM_bandwidth)->Arg(1024)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace tern
+
+BENCHMARK_MAIN();

@@ -1,0 +1,104 @@
+// tern bench: prompt-processing and generation speed, like llama-bench (pp / tg tokens per
+// second over -r repetitions, mean and standard deviation), as markdown or JSON.
+#include <cmath>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/common.h"
+#include "core/cpu.h"
+#include "core/error.h"
+#include "core/timer.h"
+#include "engine/session.h"
+#include "kernels/table.h"
+
+namespace tern::cli {
+namespace {
+
+struct Stat {
+  double mean = 0, sd = 0;
+};
+
+Stat stats(const std::vector<double>& v) {
+  Stat s;
+  if (v.empty()) return s;
+  s.mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  double acc = 0;
+  for (double x : v) acc += (x - s.mean) * (x - s.mean);
+  s.sd = v.size() > 1 ? std::sqrt(acc / static_cast<double>(v.size() - 1)) : 0.0;
+  return s;
+}
+
+}  // namespace
+
+RunFn add_bench(CLI::App& app) {
+  auto* cmd = app.add_subcommand("bench", "Measure prompt (pp) and generation (tg) tokens per second");
+  struct Args {
+    ModelFlags mf;
+    int64_t n_prompt = 512, n_gen = 128, reps = 5;
+    std::string threads_list, output = "md";
+  };
+  auto a = std::make_shared<Args>();
+  a->mf.add(*cmd, true);
+  cmd->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens (0: skip pp)")->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("-n,--n-gen", a->n_gen, "Generated tokens (0: skip tg)")->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("-r,--repetitions", a->reps, "Repetitions")->check(CLI::Range(1, 1000));
+  cmd->add_option("--threads", a->threads_list, "Comma-separated thread counts to sweep, e.g. 1,2");
+  cmd->add_option("-o,--output", a->output, "md or json")->check(CLI::IsMember({"md", "json"}));
+  return [a]() {
+    auto model = a->mf.load();
+    std::vector<int32_t> threads = a->threads_list.empty()
+                                       ? std::vector<int32_t>{a->mf.resolved_threads()}
+                                       : parse_int_list(a->threads_list, "--threads");
+    for (int32_t t : threads) {
+      if (t < 1 || t > 1024) fail("--threads: ", t, " is out of range (1..1024)");
+    }
+    const ModelConfig& c = model->config();
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<int32_t> tok(0, static_cast<int32_t>(c.n_vocab - 1));
+    nlohmann::json results = nlohmann::json::array();
+    if (a->output == "md") {
+      std::printf("| model | types | isa | threads | test | t/s |\n|---|---|---|---:|---|---:|\n");
+    }
+    for (int32_t nt : threads) {
+      Session s(*model, a->n_prompt + a->n_gen + 1, nt);
+      auto run_test = [&](const std::string& name, int64_t n, bool prompt) {
+        if (n <= 0) return;
+        std::vector<int32_t> ids(static_cast<size_t>(n));
+        for (auto& id : ids) id = tok(rng);
+        // warm-up
+        s.reset();
+        s.eval({ids[0]});
+        std::vector<double> tps;
+        for (int64_t r = 0; r < a->reps; ++r) {
+          s.reset();
+          const double t0 = now_seconds();
+          if (prompt) {
+            s.eval(ids);
+          } else {
+            for (int32_t id : ids) s.eval({id});
+          }
+          tps.push_back(static_cast<double>(n) / (now_seconds() - t0));
+        }
+        const Stat st = stats(tps);
+        if (a->output == "md") {
+          std::printf("| %s | %s | %s | %d | %s | %.2f ± %.2f |\n", c.name.c_str(), model->describe_types().c_str(),
+                      kernels().isa, nt, name.c_str(), st.mean, st.sd);
+          std::fflush(stdout);
+        }
+        results.push_back({{"model", c.name}, {"types", model->describe_types()}, {"isa", kernels().isa},
+                           {"cpu", cpu_features().describe()}, {"threads", nt}, {"test", name},
+                           {"n_tokens", n}, {"reps", a->reps}, {"tps_mean", st.mean}, {"tps_sd", st.sd},
+                           {"samples", tps}});
+      };
+      run_test("pp" + std::to_string(a->n_prompt), a->n_prompt, true);
+      run_test("tg" + std::to_string(a->n_gen), a->n_gen, false);
+    }
+    if (a->output == "json") std::printf("%s\n", results.dump(2).c_str());
+    return 0;
+  };
+}
+
+}  // namespace tern::cli
