@@ -52,8 +52,8 @@ std::vector<int32_t> sync_session(Session& s, const std::vector<int32_t>& full) 
 }
 
 int run_chat(const RunArgs& a, Session& s, const Tokenizer& tok, double load_s) {
-  const ChatTemplate tmpl = a.chat_template.empty() ? ChatTemplate::detect(tok.chat_template())
-                                                    : ChatTemplate::by_name(a.chat_template);
+  const ChatFormat fmt = resolve_chat_format(tok, a.chat_template);
+  const std::string eos_text = tok.eos() >= 0 ? tok.token_text(tok.eos()) : std::string();
   std::vector<ChatMessage> msgs;
   if (!a.system.empty()) msgs.push_back({"system", a.system});
   struct sigaction sa {};
@@ -64,7 +64,7 @@ int run_chat(const RunArgs& a, Session& s, const Tokenizer& tok, double load_s) 
   const bool tty = isatty(STDIN_FILENO);
   std::string first = a.prompt;
   std::fprintf(stderr, "tern: chat with %s (template %s). Ctrl-C stops an answer; Ctrl-D or Ctrl-C at the prompt exits.\n",
-               s.model().config().name.c_str(), tmpl.name().c_str());
+               s.model().config().name.c_str(), std::string(chat_format_name(fmt)).c_str());
   for (;;) {
     std::string user;
     if (!first.empty()) {
@@ -80,8 +80,8 @@ int run_chat(const RunArgs& a, Session& s, const Tokenizer& tok, double load_s) 
     }
     if (user.empty()) continue;
     msgs.push_back({"user", user});
-    const std::string text = tmpl.apply(msgs, true);
-    const std::vector<int32_t> full = tok.encode(text, tok.add_bos_default() && !tmpl.adds_bos(), true);
+    const std::string text = format_chat(fmt, msgs, true, eos_text);
+    const std::vector<int32_t> full = tok.encode(text, tok.add_bos_default(), true);
     if (static_cast<int64_t>(full.size()) >= s.n_ctx()) {
       std::fprintf(stderr, "tern: the conversation (%zu tokens) no longer fits the context of %lld; start again with a larger -c\n",
                    full.size(), static_cast<long long>(s.n_ctx()));
