@@ -1,7 +1,7 @@
 // GGUF v2/v3 reader (over mmap) and writer.
 // Every count, offset, size, type and alignment read from a file is checked before use: a
 // truncated, hostile or foreign file raises tern::Error with one line naming the file, the
-// field and the problem. Spec: docs/FORMATS.md (from ggml's docs/gguf.md).
+// field and the problem. Spec and limits: docs/GGUF.md (from ggml's docs/gguf.md).
 #pragma once
 
 #include <cstdint>
@@ -14,14 +14,26 @@
 #include <variant>
 #include <vector>
 
+#include "core/aligned.h"
 #include "core/mmap.h"
 #include "gguf/types.h"
 
 namespace tern::gguf {
 
 enum class ValueType : uint32_t {
-  UINT8 = 0, INT8 = 1, UINT16 = 2, INT16 = 3, UINT32 = 4, INT32 = 5, FLOAT32 = 6, BOOL = 7,
-  STRING = 8, ARRAY = 9, UINT64 = 10, INT64 = 11, FLOAT64 = 12,
+  UINT8 = 0,
+  INT8 = 1,
+  UINT16 = 2,
+  INT16 = 3,
+  UINT32 = 4,
+  INT32 = 5,
+  FLOAT32 = 6,
+  BOOL = 7,
+  STRING = 8,
+  ARRAY = 9,
+  UINT64 = 10,
+  INT64 = 11,
+  FLOAT64 = 12,
 };
 std::string_view value_type_name(ValueType t);
 
@@ -31,8 +43,11 @@ struct Value {
   ValueType elem_type = ValueType::UINT32;  // for ARRAY
   // scalar payloads
   std::variant<uint64_t, int64_t, double, bool, std::string> scalar;
-  // array payloads (exactly one is used, by elem_type): integers (any width, signed or not,
-  // bool too) widen to int64 / uint64; floats to double; strings to std::string
+  // Scalars: unsigned integers in uint64_t, signed in int64_t, FLOAT32/64 in double, BOOL in
+  // bool, STRING in std::string.
+  // Array payloads (exactly one is used, by elem_type): signed integers widen to arr_int;
+  // unsigned integers and bools to arr_uint; floats to arr_float; strings to arr_str. Nested
+  // arrays are rejected by the reader.
   std::vector<int64_t> arr_int;
   std::vector<uint64_t> arr_uint;
   std::vector<double> arr_float;
@@ -40,12 +55,14 @@ struct Value {
 
   bool is_array() const { return type == ValueType::ARRAY; }
   size_t array_size() const;
-  std::string to_display(size_t max_items = 8) const;  // for `tern info`
+  // For `tern info`: strings quoted, escaped and cut at 64 bytes; arrays as
+  // `[a, b, ... N items]` showing at most max_items elements.
+  std::string to_display(size_t max_items = 8) const;
 };
 
 struct TensorInfo {
   std::string name;
-  GgmlType type;
+  GgmlType type = GgmlType::F32;
   int n_dims = 0;
   int64_t ne[4] = {1, 1, 1, 1};  // ne[0] = row length (innermost), like ggml
   uint64_t offset = 0;           // relative to the data section
@@ -61,12 +78,16 @@ class File {
  public:
   // Maps and parses `path`. Throws tern::Error.
   static std::unique_ptr<File> open(const std::string& path);
-  // Parses a copy of an in-memory image (tests, fuzzing). `name` is used in messages.
+  // Parses a copy of an in-memory image (tests, fuzzing). `name` is used in messages. The
+  // copy is 64-byte aligned, so tensor data is aligned for file alignments up to 64 (open()
+  // gives page alignment).
   static std::unique_ptr<File> from_memory(const void* data, size_t size, std::string name);
 
   const std::string& path() const { return name_; }
   uint32_t version() const { return version_; }
   uint64_t alignment() const { return alignment_; }
+  // Start of the data section: the end of the tensor infos rounded up to alignment(). A file
+  // without tensors may end before it.
   uint64_t data_offset() const { return data_offset_; }
   uint64_t file_size() const { return size_; }
 
@@ -103,7 +124,7 @@ class File {
 
   std::string name_;
   MappedFile map_;
-  std::vector<uint8_t> owned_;  // from_memory copy
+  AlignedBuffer<uint8_t> owned_;  // from_memory copy
   const uint8_t* base_ = nullptr;
   uint64_t size_ = 0;
   uint32_t version_ = 0;
@@ -132,7 +153,9 @@ class Writer {
   void set_str_array(const std::string& key, const std::vector<std::string>& v);
   void set_f32_array(const std::string& key, const std::vector<float>& v);
   void set_i32_array(const std::string& key, const std::vector<int32_t>& v);
-  void set_alignment(uint32_t a);  // also writes general.alignment
+  // Any scalar or (non-nested) array value, e.g. copied from another File's metadata.
+  void set_value(const std::string& key, const Value& v);
+  void set_alignment(uint32_t a);  // power of two; also writes general.alignment
 
   // ne[0] is the row length. nbytes must equal ggml_tensor_nbytes(type, ...).
   void add_tensor(const std::string& name, GgmlType type, std::vector<int64_t> ne,
@@ -140,7 +163,10 @@ class Writer {
   void add_tensor(const std::string& name, GgmlType type, std::vector<int64_t> ne,
                   std::vector<uint8_t> bytes);
 
-  // Writes to `path` (via a temporary file renamed at the end). Throws tern::Error.
+  // Writes to `path` (via a temporary file in the same directory, renamed at the end, so a
+  // failed write never leaves a half file under `path`). `progress` is called after the
+  // header and after each tensor. Throws tern::Error naming the path (disk full, producer
+  // failure, ...).
   void write(const std::string& path, const Progress& progress = {}) const;
 
  private:

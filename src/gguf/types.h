@@ -1,5 +1,8 @@
 // ggml tensor type ids as stored in GGUF files, and how many bytes a row of each takes.
-// Ids follow ggml.h (llama.cpp) plus bitnet.cpp's additions (I2_S = 36, TL1, TL2).
+// Ids follow ggml.h (llama.cpp) plus bitnet.cpp's additions. Checked against bitnet.cpp's
+// llama.cpp fork (github.com/Eddie-Wang1120/llama.cpp, branch merge-dev, ggml/include/ggml.h and
+// gguf-py/gguf/constants.py): TQ1_0 = 34, TQ2_0 = 35, I2_S = 36, I8_S = 37 (activations only,
+// never stored), TL1 = 38, TL2 = 39.
 #pragma once
 
 #include <cstdint>
@@ -38,6 +41,9 @@ enum class GgmlType : uint32_t {
   F64 = 28,
   IQ1_M = 29,
   BF16 = 30,
+  Q4_0_4_4 = 31,  // ARM repacked Q4_0 (removed from later llama.cpp; kept so old files list)
+  Q4_0_4_8 = 32,
+  Q4_0_8_8 = 33,
   TQ1_0 = 34,
   TQ2_0 = 35,
   I2_S = 36,  // bitnet.cpp: 2-bit codes + one f32 scale for the whole tensor
@@ -50,7 +56,7 @@ struct GgmlTypeTraits {
   std::string_view name;  // "f32", "tq2_0", "i2_s", ...
   int64_t block_elems;    // elements per block (1 for plain types)
   int64_t block_bytes;    // bytes per block
-  bool whole_tensor;      // size is not a per-row function (I2_S: n/4 + 32 trailer bytes)
+  bool whole_tensor;      // size is not blocks * block_bytes (I2_S, TL1: n/4 + 32; TL2)
 };
 
 // Traits of a known type id, or nullopt for an id this build does not know.
