@@ -40,8 +40,13 @@ class Cli : public ::testing::Test {
     fs::create_directories(dir_);
     model_ = (dir_ / "tiny.gguf").string();
     Result r = run("dummy --layout tiny --type i2_s --seed 5 -o " + model_);
-    ASSERT_EQ(r.code, 0) << r.out;
+    if (r.code != 0) setup_error_ = "tern dummy failed: " + r.out;
   }
+  // A failed suite set-up must fail every test (gtest would only skip them).
+  void SetUp() override {
+    if (!setup_error_.empty()) FAIL() << setup_error_;
+  }
+  static inline std::string setup_error_;
   static void TearDownTestSuite() { fs::remove_all(dir_); }
   static inline fs::path dir_;
   static inline std::string model_;

@@ -41,11 +41,11 @@ RunFn add_bench(CLI::App& app) {
     std::string threads_list, output = "md";
   };
   auto a = std::make_shared<Args>();
-  a->mf.add(*cmd, true);
+  a->mf.add(*cmd, true, false);
   cmd->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens (0: skip pp)")->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-n,--n-gen", a->n_gen, "Generated tokens (0: skip tg)")->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-r,--repetitions", a->reps, "Repetitions")->check(CLI::Range(1, 1000));
-  cmd->add_option("--threads", a->threads_list, "Comma-separated thread counts to sweep, e.g. 1,2");
+  cmd->add_option("-t,--threads", a->threads_list, "Thread count, or a comma-separated sweep such as 1,2 (default: all cores)");
   cmd->add_option("-o,--output", a->output, "md or json")->check(CLI::IsMember({"md", "json"}));
   return [a]() {
     auto model = a->mf.load();

@@ -11,10 +11,10 @@
 
 namespace tern::cli {
 
-void ModelFlags::add(CLI::App& cmd, bool model_required) {
+void ModelFlags::add(CLI::App& cmd, bool model_required, bool with_threads) {
   auto* m = cmd.add_option("-m,--model", model, "Model file (GGUF)");
   if (model_required) m->required();
-  cmd.add_option("-t,--threads", threads, "Threads (default: all available cores)")->check(CLI::Range(0, 1024));
+  if (with_threads) cmd.add_option("-t,--threads", threads, "Threads (default: all available cores)")->check(CLI::Range(0, 1024));
   cmd.add_option("--isa", isa, "Force a kernel path: ref, avx2, avx512, neon (default: best for this CPU)");
   cmd.add_option("--ffn-act", ffn_act, "Override the FFN activation: relu2 or silu");
 }

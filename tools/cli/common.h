@@ -26,7 +26,7 @@ struct ModelFlags {
   int threads = 0;          // 0: all available
   std::string isa;          // --isa
   std::string ffn_act;      // --ffn-act
-  void add(CLI::App& cmd, bool model_required = false);
+  void add(CLI::App& cmd, bool model_required = false, bool with_threads = true);
   int resolved_threads() const;
   // Applies --isa, then loads (with a progress line on a terminal). Throws tern::Error.
   std::unique_ptr<Model> load() const;
