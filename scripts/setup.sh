@@ -11,9 +11,21 @@ pkgs=(
   nlohmann-json3-dev                             # JSON (tokenizer files, bench output, server)
   libpcre2-dev                                   # Unicode regex for the LLaMA-3 pre-tokenizer
 )
-if [ "${1:-}" = "--fixtures" ]; then
-  pkgs+=(python3-torch python3-numpy python3-sentencepiece)
-fi
+case "${1:-}" in
+  --fixtures) pkgs+=(python3-torch python3-numpy python3-sentencepiece bible-kjv-text) ;;  # tools/ scripts
+  --fuzz) pkgs+=(clang-19 libclang-rt-19-dev) ;;                                           # fuzz/ (libFuzzer)
+esac
+
+# The full-vocabulary LLaMA-3 tokenizer test compares against the npm package
+# llama3-tokenizer-js (it ships the real vocabulary). Best effort: without node the test skips.
+npm_reference() {
+  if command -v npm >/dev/null 2>&1 && [ ! -d tools/tokenizer/node_modules/llama3-tokenizer-js ]; then
+    npm ci --prefix tools/tokenizer --no-audit --no-fund --loglevel=error >/dev/null 2>&1 \
+      && echo "setup: npm reference tokenizer installed" \
+      || echo "setup: npm unavailable; the full-vocabulary tokenizer test will skip"
+  fi
+}
+cd "$(dirname "$0")/.."
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -21,6 +33,7 @@ for p in "${pkgs[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#pkgs[@]} packages present"
+  npm_reference
   exit 0
 fi
 SUDO=""
@@ -29,4 +42,5 @@ echo "setup: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+npm_reference
 echo "setup: done"
