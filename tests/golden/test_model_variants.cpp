@@ -1,0 +1,155 @@
+// Model files as the other engines write them: llama.cpp's `bitnet` architecture (no
+// activation metadata, optional per-tensor scale tensors) and every embedding / head type.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "engine/dummy.h"
+#include "engine/session.h"
+#include "gguf/gguf.h"
+#include "model/model.h"
+
+namespace tern {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_path(const std::string& name) {
+  return (fs::temp_directory_path() / ("tern_variants_" + std::to_string(getpid()) + "_" + name)).string();
+}
+
+std::string make_dummy(const std::string& name, GgmlType type, GgmlType embd) {
+  const std::string p = temp_path(name);
+  DummyOptions o;
+  o.layout = "tiny";
+  o.type = type;
+  o.embd_type = embd;
+  o.seed = 11;
+  write_dummy_model(p, o);
+  return p;
+}
+
+// Copies `src` to `dst` as llama.cpp would have written it: architecture `bitnet`, keys under
+// `bitnet.`, no tern.ffn_activation; extra F32 scalar tensors may be added.
+void rewrite_as_llama_cpp(const std::string& src, const std::string& dst,
+                          const std::map<std::string, float>& scale_tensors) {
+  auto f = gguf::File::open(src);
+  gguf::Writer w;
+  for (const auto& [key, value] : f->metadata()) {
+    if (key == "tern.ffn_activation") continue;
+    std::string k = key;
+    if (k.rfind("bitnet-b1.58.", 0) == 0) k = "bitnet." + k.substr(13);
+    w.set_value(k, value);
+  }
+  w.set_string("general.architecture", "bitnet");
+  for (const auto& t : f->tensors()) {
+    std::vector<int64_t> ne(t.ne, t.ne + t.n_dims);
+    std::vector<uint8_t> bytes(t.data, t.data + t.nbytes);
+    w.add_tensor(t.name, t.type, ne, std::move(bytes));
+  }
+  for (const auto& [name, v] : scale_tensors) {
+    std::vector<uint8_t> b(4);
+    std::memcpy(b.data(), &v, 4);
+    w.add_tensor(name, GgmlType::F32, {1}, std::move(b));
+  }
+  w.write(dst);
+}
+
+std::vector<float> logits_of(const Model& m, const std::vector<int32_t>& toks, const DumpFn* dump = nullptr) {
+  Session s(m, 32, 1);
+  return s.eval_all(toks, 512, dump);
+}
+
+double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
+  double num = 0, den = 1e-12;
+  for (size_t i = 0; i < a.size(); ++i) {
+    num = std::max(num, static_cast<double>(std::fabs(a[i] - b[i])));
+    den = std::max(den, static_cast<double>(std::fabs(b[i])));
+  }
+  return num / den;
+}
+
+const std::vector<int32_t> kTokens = {1, 17, 200, 33, 5, 480, 2};
+
+TEST(ModelVariants, LlamaCppBitnetArchDefaultsToSiluAndHonoursOverride) {
+  const std::string orig = make_dummy("orig.gguf", GgmlType::TQ2_0, GgmlType::F16);
+  const std::string lc = temp_path("llamacpp.gguf");
+  rewrite_as_llama_cpp(orig, lc, {});
+  auto m_orig = Model::load(orig, LoadOptions{});
+  EXPECT_EQ(m_orig->config().act, FfnActivation::kReluSqr);
+  auto m_lc = Model::load(lc, LoadOptions{});
+  EXPECT_EQ(m_lc->config().arch, "bitnet");
+  EXPECT_EQ(m_lc->config().act, FfnActivation::kSilu);  // not the 2B-4T shape
+  LoadOptions relu;
+  relu.ffn_act = FfnActivation::kReluSqr;
+  auto m_lc_relu = Model::load(lc, relu);
+  const auto a = logits_of(*m_orig, kTokens), b = logits_of(*m_lc_relu, kTokens), c = logits_of(*m_lc, kTokens);
+  EXPECT_EQ(a, b);  // same weights, same activation: bit-identical
+  EXPECT_GT(rel_err(c, a), 1e-3);  // SiLU really is a different model
+  fs::remove(orig);
+  fs::remove(lc);
+}
+
+TEST(ModelVariants, LlamaCppScaleTensorsMultiplyTheProjection) {
+  const std::string orig = make_dummy("orig2.gguf", GgmlType::TQ2_0, GgmlType::F16);
+  const std::string one = temp_path("scale1.gguf"), two = temp_path("scale2.gguf");
+  rewrite_as_llama_cpp(orig, one, {{"blk.0.attn_q.scale", 1.0f}});
+  rewrite_as_llama_cpp(orig, two, {{"blk.0.attn_q.scale", 2.0f}});
+  LoadOptions relu;
+  relu.ffn_act = FfnActivation::kReluSqr;
+  auto m0 = Model::load(orig, relu), m1 = Model::load(one, relu), m2 = Model::load(two, relu);
+  std::vector<float> q1, q2;
+  DumpFn d1 = [&](const std::string& n, int l, const float* d, int64_t dim, int64_t t) {
+    if (n == "q_proj" && l == 0) q1.assign(d, d + dim * t);
+  };
+  DumpFn d2 = [&](const std::string& n, int l, const float* d, int64_t dim, int64_t t) {
+    if (n == "q_proj" && l == 0) q2.assign(d, d + dim * t);
+  };
+  EXPECT_EQ(logits_of(*m0, kTokens), logits_of(*m1, kTokens, &d1));
+  logits_of(*m2, kTokens, &d2);
+  ASSERT_EQ(q1.size(), q2.size());
+  ASSERT_FALSE(q1.empty());
+  for (size_t i = 0; i < q1.size(); ++i) ASSERT_EQ(q2[i], 2.0f * q1[i]);
+  for (const auto& p : {orig, one, two}) fs::remove(p);
+}
+
+TEST(ModelVariants, EveryEmbeddingTypeLoadsAndAgreesWithF32) {
+  const std::string ref_path = make_dummy("e_f32.gguf", GgmlType::I2_S, GgmlType::F32);
+  auto ref = Model::load(ref_path, LoadOptions{});
+  const auto want = logits_of(*ref, kTokens);
+  // Bound per type: the embedding/head quantization error (f16/bf16 round the same random
+  // values; q4 is coarse).
+  const std::pair<GgmlType, double> cases[] = {{GgmlType::F16, 0.03}, {GgmlType::BF16, 0.04},
+                                               {GgmlType::Q8_0, 0.05}, {GgmlType::Q6_K, 0.06},
+                                               {GgmlType::Q4_K, 0.15}, {GgmlType::Q4_0, 0.15}};
+  for (const auto& [type, bound] : cases) {
+    const std::string p = make_dummy(std::string("e_") + std::string(ggml_type_name(type)) + ".gguf", GgmlType::I2_S, type);
+    auto m = Model::load(p, LoadOptions{});
+    const auto got = logits_of(*m, kTokens);
+    for (float v : got) ASSERT_TRUE(std::isfinite(v)) << ggml_type_name(type);
+    EXPECT_LT(rel_err(got, want), bound) << ggml_type_name(type);
+    std::printf("embedding %s: max rel logit error vs f32 %.4f\n", std::string(ggml_type_name(type)).c_str(), rel_err(got, want));
+    EXPECT_GT(rel_err(got, want), 0.0) << ggml_type_name(type) << ": the embedding type had no effect";
+    fs::remove(p);
+  }
+  fs::remove(ref_path);
+}
+
+TEST(ModelVariants, FloatProjectionsAreTernarizedExactly) {
+  // The same seed written as i2_s and as f32 (ternary values times the scale) gives the same model.
+  const std::string a = make_dummy("p_i2s.gguf", GgmlType::I2_S, GgmlType::F16);
+  const std::string b = make_dummy("p_f32.gguf", GgmlType::F32, GgmlType::F16);
+  const std::string c = make_dummy("p_tq1.gguf", GgmlType::TQ1_0, GgmlType::F16);
+  auto ma = Model::load(a, LoadOptions{}), mb = Model::load(b, LoadOptions{}), mc = Model::load(c, LoadOptions{});
+  const auto la = logits_of(*ma, kTokens);
+  EXPECT_EQ(la, logits_of(*mb, kTokens));
+  EXPECT_EQ(la, logits_of(*mc, kTokens));
+  for (const auto& p : {a, b, c}) fs::remove(p);
+}
+
+}  // namespace
+}  // namespace tern
