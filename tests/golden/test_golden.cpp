@@ -9,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "engine/perplexity.h"
 #include "engine/session.h"
 #include "gguf/gguf.h"
 #include "kernels/table.h"
@@ -131,6 +132,38 @@ TEST(GoldenModel, RunningPastTheContextIsAClearError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("context"), std::string::npos) << e.what();
   }
+}
+
+}  // namespace
+}  // namespace tern
+
+namespace tern {
+namespace {
+
+TEST(GoldenPerplexity, MatchesPerplexityFromReferenceLogits) {
+  Ref ref = load_ref();
+  const std::vector<int32_t> tokens = ref.ids("ref.tokens");
+  const std::vector<float> logits = ref.get("ref.logits");
+  const int64_t n = static_cast<int64_t>(tokens.size()), V = static_cast<int64_t>(logits.size()) / n;
+  // Independent: NLL of tokens[i+1] under the reference's row i, for the scored half.
+  double nll = 0;
+  int64_t count = 0;
+  for (int64_t i = n / 2; i + 1 < n; ++i) {
+    const float* row = logits.data() + i * V;
+    double mx = row[0], s = 0;
+    for (int64_t v = 0; v < V; ++v) mx = std::max(mx, static_cast<double>(row[v]));
+    for (int64_t v = 0; v < V; ++v) s += std::exp(row[v] - mx);
+    nll += -(row[tokens[static_cast<size_t>(i + 1)]] - mx - std::log(s));
+    ++count;
+  }
+  const double want = std::exp(nll / static_cast<double>(count));
+  auto model = Model::load(kDir + "bitnet_tiny_i2_s.gguf", LoadOptions{});
+  Session s(*model, n, 1), base(*model, n, 1);
+  const PerplexityResult r = perplexity(s, &base, tokens, -1, n);
+  EXPECT_EQ(r.n_scored, count);
+  EXPECT_NEAR(r.ppl(), want, 1e-3 * want);
+  EXPECT_NEAR(r.kl_mean(), 0.0, 1e-9);  // a model against itself
+  EXPECT_EQ(r.top1_agree, count);
 }
 
 }  // namespace
