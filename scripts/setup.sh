@@ -10,6 +10,8 @@ pkgs=(
   libcli11-dev                                   # command-line parsing for the tern CLI
   nlohmann-json3-dev                             # JSON (tokenizer files, bench output, server)
   libpcre2-dev                                   # Unicode regex for the LLaMA-3 pre-tokenizer
+  libcurl4-openssl-dev libssl-dev                # tern pull: HTTPS downloads, SHA-256 checks
+  libcpp-httplib-dev                             # HTTP server (tern serve) and test servers
 )
 case "${1:-}" in
   --fixtures) pkgs+=(python3-torch python3-numpy python3-sentencepiece bible-kjv-text) ;;  # tools/ scripts

@@ -20,6 +20,7 @@ RunFn add_logits(CLI::App& app);
 RunFn add_tokenize(CLI::App& app);
 RunFn add_bench(CLI::App& app);
 RunFn add_ppl(CLI::App& app);
+RunFn add_pull(CLI::App& app);
 
 // Options shared by commands that load a model.
 struct ModelFlags {

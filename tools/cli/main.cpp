@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   reg(add_tokenize);
   reg(add_bench);
   reg(add_ppl);
+  reg(add_pull);
 
   std::vector<std::string> args = normalize_args(argc, argv);
   try {
