@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   reg(add_bench);
   reg(add_ppl);
   reg(add_pull);
+  reg(add_serve);
 
   std::vector<std::string> args = normalize_args(argc, argv);
   try {
