@@ -90,6 +90,7 @@ void Scheduler::finish(Slot& s, const std::string& reason, const std::string& er
   {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.requests_done += 1;
+    stats_.requests_cancelled += reason == "cancelled" ? 1 : 0;
     stats_.active -= 1;
   }
   s.req.reset();

@@ -55,7 +55,7 @@ struct SchedulerOptions {
 struct SchedulerStats {
   int64_t prompt_tokens = 0, generated_tokens = 0, cached_tokens = 0;
   double prompt_seconds = 0, generation_seconds = 0;
-  int64_t requests_done = 0, steps = 0;
+  int64_t requests_done = 0, requests_cancelled = 0, steps = 0;
   int active = 0;
   size_t queued = 0;
 };

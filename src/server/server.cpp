@@ -46,9 +46,13 @@ struct Server::Impl {
 
 namespace {
 
+// Model output can hold invalid UTF-8 (a reply cut inside a multi-byte character, or a model
+// that emits stray bytes): JSON gets U+FFFD in its place instead of an exception.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 void send_json(httplib::Response& res, const json& j, int status = 200) {
   res.status = status;
-  res.set_content(j.dump(), "application/json");
+  res.set_content(dump(j), "application/json");
 }
 
 json timings_json(const GenRequest& r) {
@@ -173,7 +177,7 @@ void Server::Impl::handle_completion(const httplib::Request& req, httplib::Respo
       "text/event-stream",
       [r, id, created, model, chat, include_usage, first = true](size_t, httplib::DataSink& sink) mutable {
         auto send = [&](const json& j) {
-          const std::string s = "data: " + j.dump() + "\n\n";
+          const std::string s = "data: " + dump(j) + "\n\n";
           return sink.write(s.data(), s.size());
         };
         auto chunk = [&](const json& delta_or_text, const json& finish) {
@@ -242,7 +246,7 @@ void Server::Impl::routes() {
     api::ApiError e;
     e.status = res.status;
     e.message = res.status == 404 ? "no such endpoint" : res.status == 413 ? "request body too large" : str_cat("HTTP ", res.status);
-    res.set_content(e.body().dump(), "application/json");
+    res.set_content(dump(e.body()), "application/json");
   });
   http.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     std::string what = "internal error";
@@ -329,6 +333,7 @@ void Server::Impl::routes() {
     metric("prompt_tokens_cached_total", "counter", "Prompt tokens reused from a slot's cache.", static_cast<double>(s.cached_tokens));
     metric("requests_total", "counter", "Completion requests received.", static_cast<double>(requests_total.load()));
     metric("requests_rejected_total", "counter", "Requests answered 503 because the queue was full.", static_cast<double>(requests_rejected.load()));
+    metric("requests_cancelled_total", "counter", "Requests whose client went away before the end.", static_cast<double>(s.requests_cancelled));
     metric("requests_processing", "gauge", "Requests holding a slot.", static_cast<double>(s.active));
     metric("requests_deferred", "gauge", "Requests waiting for a slot.", static_cast<double>(s.queued));
     metric("decode_steps_total", "counter", "Batched forward passes.", static_cast<double>(s.steps));
