@@ -19,6 +19,7 @@ RunFn add_info(CLI::App& app);
 RunFn add_logits(CLI::App& app);
 RunFn add_tokenize(CLI::App& app);
 RunFn add_bench(CLI::App& app);
+RunFn add_convert(CLI::App& app);
 
 // Options shared by commands that load a model.
 struct ModelFlags {

@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   reg(add_logits);
   reg(add_tokenize);
   reg(add_bench);
+  reg(add_convert);
 
   std::vector<std::string> args = normalize_args(argc, argv);
   try {
