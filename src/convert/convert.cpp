@@ -131,11 +131,12 @@ void write_matrix(const Checkpoint& ck, const TensorPlan& tp, GgmlType type, uin
   const StTensor& t = ck.get(tp.hf);
   const int64_t chunk = 1024;
   const uint64_t row_bytes = formats::tensor_bytes(type, 1, tp.cols);
+  // Row chunks, so a 128k x 2560 embedding never needs a full f32 copy.
   std::vector<float> f(static_cast<size_t>(std::min(chunk, tp.rows) * tp.cols));
-  std::vector<float> all = st_to_f32(t);
   for (int64_t r0 = 0; r0 < tp.rows; r0 += chunk) {
     const int64_t nr = std::min(chunk, tp.rows - r0);
-    const float* src = all.data() + r0 * tp.cols;
+    st_to_f32(t, r0 * tp.cols, nr * tp.cols, f.data());
+    const float* src = f.data();
     for (int64_t i = 0; i < nr * tp.cols; ++i) {
       if (!std::isfinite(src[i])) fail(*t.file, ": tensor ", tp.hf, " holds a non-finite value");
     }

@@ -268,9 +268,12 @@ std::vector<std::string> Checkpoint::names() const {
 
 // ------------------------------------------------------------------------------ conversion
 
-void st_to_f32(const StTensor& t, float* dst) {
-  const int64_t n = t.n_elements();
-  const uint8_t* s = t.data;
+void st_to_f32(const StTensor& t, float* dst) { st_to_f32(t, 0, t.n_elements(), dst); }
+
+void st_to_f32(const StTensor& t, int64_t first, int64_t count, float* dst) {
+  TERN_ASSERT(first >= 0 && count >= 0 && first + count <= t.n_elements());
+  const int64_t n = count;
+  const uint8_t* s = t.data + first * st_dtype_size(t.dtype);
   switch (t.dtype) {
     case StDtype::kF32:
       std::memcpy(dst, s, static_cast<size_t>(n) * 4);

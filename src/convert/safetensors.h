@@ -86,6 +86,8 @@ class Checkpoint {
 
 // Converts a float tensor (F32, F16, BF16) to f32; throws naming the tensor for other dtypes.
 void st_to_f32(const StTensor& t, float* dst);
+// Elements [first, first + count) only (row chunks of a large embedding).
+void st_to_f32(const StTensor& t, int64_t first, int64_t count, float* dst);
 std::vector<float> st_to_f32(const StTensor& t);
 // Reads a one-element float tensor (a weight_scale).
 float st_scalar(const StTensor& t);
