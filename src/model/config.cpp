@@ -16,10 +16,13 @@ std::optional<FfnActivation> parse_ffn_activation(const std::string& s) {
   return std::nullopt;
 }
 
-const char* supported_architectures() { return "bitnet-b1.58, bitnet-25, bitnet"; }
+// "llama": ternary LLaMA-layout models (HF1BitLLM Llama3-8B-1.58, Falcon3-*-1.58bit) as
+// bitnet.cpp's converter and `tern convert` write them (q/k rows permuted for interleaved RoPE,
+// undone at load; projections must be ternary: see weights.cpp).
+const char* supported_architectures() { return "bitnet-b1.58, bitnet-25, bitnet, llama (ternary)"; }
 
 bool is_supported_architecture(const std::string& arch) {
-  return arch == "bitnet-b1.58" || arch == "bitnet-25" || arch == "bitnet";
+  return arch == "bitnet-b1.58" || arch == "bitnet-25" || arch == "bitnet" || arch == "llama";
 }
 
 ModelConfig read_model_config(const gguf::File& f, std::optional<FfnActivation> act_override) {
@@ -82,6 +85,9 @@ ModelConfig read_model_config(const gguf::File& f, std::optional<FfnActivation> 
     if (!a) fail(path, ": ", keys::kFfnActivation, " = '", s, "' is unknown (known: relu2, silu)");
     c.act = *a;
     c.act_source = "metadata";
+  } else if (c.arch == "llama") {
+    c.act = FfnActivation::kSilu;
+    c.act_source = "arch default";
   } else if (c.arch == "bitnet") {
     const bool is_2b4t = c.n_embd == 2560 && c.n_ff == 6912 && c.n_layer == 30;
     c.act = is_2b4t ? FfnActivation::kReluSqr : FfnActivation::kSilu;

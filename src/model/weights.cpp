@@ -23,8 +23,10 @@ class ModelLoader {
   const gguf::TensorInfo& expect(const std::string& name, int64_t ne0, int64_t ne1) const;
   void load_norm(const std::string& name, int64_t n, AlignedBuffer<float>& out) const;
   // Repacks tensor `name` ([cols -> rows]) into rows [row0, row0 + rows) of `m`.
+  // permute_hd > 0: the file's rows are in llama.cpp's q/k order for interleaved RoPE (arch
+  // "llama"); file row h*hd + 2j + s is model row h*hd + s*hd/2 + j (NeoX pairs).
   void load_ternary(const std::string& name, int64_t cols, int64_t rows, TernaryMatrix& m,
-                    int64_t row0);
+                    int64_t row0, int64_t permute_hd = 0);
   void load_head();
 
   Model& m_;
@@ -65,10 +67,34 @@ void ModelLoader::load_norm(const std::string& name, int64_t n, AlignedBuffer<fl
   formats::dequantize_rows(t.type, t.data, 1, n, 0, 1, out.data());
 }
 
+namespace {
+
+// Ternary tensors may store each row zero-padded to the type's block when the true row
+// length is not a multiple of it (tern convert, docs/CONVERT.md "Padding"): ne0 is then the
+// row length rounded up to 128 (I2_S) or 256 (TQ1_0 / TQ2_0); the true length is the one the
+// hyper-parameters give.
+int64_t padded_row_length(GgmlType t, int64_t cols) {
+  const int64_t b = t == GgmlType::I2_S ? 128 : (t == GgmlType::TQ1_0 || t == GgmlType::TQ2_0) ? 256 : 1;
+  return (cols + b - 1) / b * b;
+}
+
+int64_t unpermute_row(int64_t r, int64_t hd) {
+  if (hd <= 0) return r;
+  const int64_t h = r / hd, i = r % hd;
+  return h * hd + (i % 2) * (hd / 2) + i / 2;
+}
+
+}  // namespace
+
 void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t rows,
-                               TernaryMatrix& m, int64_t row0) {
+                               TernaryMatrix& m, int64_t row0, int64_t permute_hd) {
   const gguf::File& f = *m_.file_;
-  const gguf::TensorInfo& t = expect(name, cols, rows);
+  int64_t file_cols = cols;
+  if (const gguf::TensorInfo* pt = f.find_tensor(name);
+      pt && formats::is_ternary(pt->type) && pt->ne[0] != cols && pt->ne[0] == padded_row_length(pt->type, cols)) {
+    file_cols = pt->ne[0];
+  }
+  const gguf::TensorInfo& t = expect(name, file_cols, rows);
   // llama.cpp's BitNet graph may carry the per-tensor scale as a separate tensor.
   float extra = 1.0f;
   if (const gguf::TensorInfo* st = f.find_tensor(name.substr(0, name.size() - 6) + "scale")) {
@@ -84,18 +110,26 @@ void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t ro
     std::string err;
     constexpr int64_t kRowsPerTask = 64;
     pool_.parallel_for((rows + kRowsPerTask - 1) / kRowsPerTask, [&](int64_t task, int) {
-      std::vector<int8_t> trits(static_cast<size_t>(cols));
+      std::vector<int8_t> trits(static_cast<size_t>(file_cols));
       std::vector<float> bs;
       const int64_t r1 = std::min(rows, (task + 1) * kRowsPerTask);
       for (int64_t r = task * kRowsPerTask; r < r1; ++r) {
-        formats::unpack_ternary_row(t.type, t.data, rows, cols, r, trits.data(), bs);
+        formats::unpack_ternary_row(t.type, t.data, rows, file_cols, r, trits.data(), bs);
+        for (int64_t i = cols; i < file_cols; ++i) {
+          if (trits[static_cast<size_t>(i)] != 0) {
+            std::lock_guard<std::mutex> lock(err_mu);
+            err = str_cat(f.path(), ": tensor ", name, " row ", r, " has non-zero weights in the padding after column ",
+                          cols, ": the file is damaged or its hyper-parameters are wrong");
+            return;
+          }
+        }
         // One scale per row: every block with a non-zero weight must agree.
-        const int64_t per = bs.size() > 1 ? cols / static_cast<int64_t>(bs.size()) : cols;
+        const int64_t per = bs.size() > 1 ? file_cols / static_cast<int64_t>(bs.size()) : file_cols;
         float scale = 0.0f;
         bool have = false;
         for (size_t b = 0; b < bs.size(); ++b) {
           bool nonzero = false;
-          for (int64_t i = static_cast<int64_t>(b) * per; i < static_cast<int64_t>(b + 1) * per && i < cols; ++i) {
+          for (int64_t i = static_cast<int64_t>(b) * per; i < static_cast<int64_t>(b + 1) * per && i < file_cols; ++i) {
             if (trits[static_cast<size_t>(i)] != 0) { nonzero = true; break; }
           }
           if (!nonzero) continue;
@@ -108,7 +142,7 @@ void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t ro
             return;
           }
         }
-        m.set_row(row0 + r, trits.data(), scale * extra);
+        m.set_row(row0 + unpermute_row(r, permute_hd), trits.data(), scale * extra);
       }
     });
     if (!err.empty()) throw Error(err);
@@ -134,6 +168,10 @@ void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t ro
   for (float v : w) {
     if (v != 0.0f && std::fabs(v) != amax) { exact = false; break; }
   }
+  if (!exact && m_.cfg_.arch == "llama") {
+    fail(f.path(), ": projection ", name, " holds full-precision weights: this llama file is not a ternary "
+         "(1.58-bit) model, and tern runs BitNet models only");
+  }
   const float scale = exact ? amax : std::fmax(static_cast<float>(asum / static_cast<double>(w.size())), 1e-5f);
   std::vector<int8_t> trits(static_cast<size_t>(cols));
   for (int64_t r = 0; r < rows; ++r) {
@@ -141,7 +179,7 @@ void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t ro
       const float v = std::nearbyint(w[static_cast<size_t>(r * cols + c)] / scale);
       trits[static_cast<size_t>(c)] = static_cast<int8_t>(std::fmin(std::fmax(v, -1.0f), 1.0f));
     }
-    m.set_row(row0 + r, trits.data(), scale * extra);
+    m.set_row(row0 + unpermute_row(r, permute_hd), trits.data(), scale * extra);
   }
 }
 
@@ -211,8 +249,10 @@ void ModelLoader::run() {
       load_norm(layer_tensor(l, kFfnSubNorm), c.n_ff, L.ffn_sub_norm);
     }
     L.wqkv.allocate(qd + 2 * kvd, c.n_embd);
-    load_ternary(layer_tensor(l, kQ), c.n_embd, qd, L.wqkv, 0);
-    load_ternary(layer_tensor(l, kK), c.n_embd, kvd, L.wqkv, qd);
+    // arch "llama" files carry llama.cpp's q/k row permutation (interleaved RoPE pairs).
+    const int64_t perm = c.arch == "llama" ? c.head_dim : 0;
+    load_ternary(layer_tensor(l, kQ), c.n_embd, qd, L.wqkv, 0, perm);
+    load_ternary(layer_tensor(l, kK), c.n_embd, kvd, L.wqkv, qd, perm);
     load_ternary(layer_tensor(l, kV), c.n_embd, kvd, L.wqkv, qd + kvd);
     L.wo.allocate(c.n_embd, qd);
     load_ternary(layer_tensor(l, kO), qd, c.n_embd, L.wo, 0);

@@ -49,7 +49,7 @@ const log = document.getElementById('log'), input = document.getElementById('inp
 const sendBtn = document.getElementById('send'), stopBtn = document.getElementById('stop');
 const keyInput = document.getElementById('key');
 keyInput.value = localStorage.getItem('tern-key') || '';
-keyInput.onchange = () => localStorage.setItem('tern-key', keyInput.value);
+keyInput.onchange = () => { localStorage.setItem('tern-key', keyInput.value); refreshModel(); };
 const history = [];
 let controller = null;
 function headers() {
@@ -68,6 +68,7 @@ function add(role, text) {
 async function refreshModel() {
   try {
     const r = await fetch('/v1/models', {headers: headers()});
+    if (r.status === 401) { document.getElementById('model').textContent = 'enter the API key below'; return; }
     const j = await r.json();
     document.getElementById('model').textContent = j.data && j.data.length ? j.data[0].id : 'loading model...';
     if (!j.data || !j.data.length) setTimeout(refreshModel, 1000);

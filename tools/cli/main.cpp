@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
   reg(add_ppl);
   reg(add_pull);
   reg(add_serve);
+  reg(add_convert);
 
   std::vector<std::string> args = normalize_args(argc, argv);
   try {

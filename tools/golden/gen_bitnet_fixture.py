@@ -9,7 +9,8 @@ Usage (Debian's Python, which has torch):
 Writes (see docs/GOLDEN.md for every key, tensor name and shape):
     bitnet_tiny_i2_s.gguf, bitnet_tiny_tq2_0.gguf, bitnet_tiny_tq1_0.gguf   the model, 3 weight types
     bitnet_tiny_ref.gguf                                                    reference activations
-    hf_bitnet_tiny/{config.json, model.safetensors}                         HF packed checkpoint
+    hf_bitnet_tiny/{config.json, model.safetensors, tokenizer*.json,
+                    generation_config.json}                                 HF packed checkpoint
 
 The forward pass follows transformers' modeling_bitnet.py + integrations/bitnet.py
 (AutoBitLinear, offline mode) step by step, written here from scratch; the activation int8
@@ -30,6 +31,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gguf_min as G  # noqa: E402
+import hf_tokenizer_files as HT  # noqa: E402
 import ternary_pack as P  # noqa: E402
 
 # ------------------------------------------------------------------------------------ config
@@ -468,8 +470,10 @@ def bf16_bytes(t):
     return t.to(torch.bfloat16).contiguous().view(torch.int16).numpy().astype("<i2").tobytes()
 
 
-def write_hf(dirpath, cfg, W):
+def write_hf(dirpath, cfg, W, vocab=None):
     os.makedirs(dirpath, exist_ok=True)
+    if vocab is not None:  # tokenizer files for `tern convert` (tools/golden/hf_tokenizer_files.py)
+        HT.write_bpe_tokenizer(dirpath, vocab[0], vocab[1], vocab[2], BOS_ID, EOS_ID, EOT_ID)
     with open(os.path.join(dirpath, "config.json"), "w") as f:
         json.dump(hf_config(cfg), f, indent=2)
         f.write("\n")
@@ -646,7 +650,7 @@ def main():
     stats["greedy_min_boundary_rel"] = gstats["min_boundary_rel"]
     write_ref_gguf(os.path.join(args.out, "bitnet_tiny_ref.gguf"), cfg, prompt, rec, g_toks, g_logits,
                    stats, margins)
-    write_hf(os.path.join(args.out, "hf_bitnet_tiny"), cfg, W)
+    write_hf(os.path.join(args.out, "hf_bitnet_tiny"), cfg, W, vocab)
 
     print("prompt:", prompt)
     print("greedy:", g_toks)
