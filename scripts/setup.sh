@@ -12,6 +12,7 @@ pkgs=(
   libpcre2-dev                                   # Unicode regex for the LLaMA-3 pre-tokenizer
   libcurl4-openssl-dev libssl-dev                # tern pull: HTTPS downloads, SHA-256 checks
   libcpp-httplib-dev                             # HTTP server (tern serve) and test servers
+  curl chromium                                  # server tests with real clients (curl, the web page)
 )
 case "${1:-}" in
   --fixtures) pkgs+=(python3-torch python3-numpy python3-sentencepiece bible-kjv-text) ;;  # tools/ scripts
@@ -20,14 +21,23 @@ esac
 
 # The full-vocabulary LLaMA-3 tokenizer test compares against the npm package
 # llama3-tokenizer-js (it ships the real vocabulary). Best effort: without node the test skips.
+# The server tests drive tern serve with the official openai npm package and Chromium
+# (playwright-core, no browser download). Both from the npm registry, pinned by package-lock.
 npm_reference() {
-  if command -v npm >/dev/null 2>&1 && [ ! -d tools/tokenizer/node_modules/llama3-tokenizer-js ]; then
-    npm ci --prefix tools/tokenizer --no-audit --no-fund --loglevel=error >/dev/null 2>&1 \
-      && echo "setup: npm reference tokenizer installed" \
-      || echo "setup: npm unavailable; the full-vocabulary tokenizer test will skip"
-  fi
+  command -v npm >/dev/null 2>&1 || { echo "setup: npm missing; npm-based tests will skip"; return 0; }
+  local d
+  for d in tools/tokenizer tests/server_js; do
+    [ -d "$d/node_modules" ] && continue
+    npm ci --prefix "$d" --no-audit --no-fund --loglevel=error >/dev/null 2>&1 \
+      && echo "setup: npm packages installed in $d" \
+      || echo "setup: npm ci failed in $d; its tests will skip"
+  done
 }
 cd "$(dirname "$0")/.."
+
+# Node.js runs the npm-based tests (openai client, tokenizer reference). Many images ship their
+# own node; install Debian's only when there is none, so the two never conflict.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs npm)
 
 missing=()
 for p in "${pkgs[@]}"; do

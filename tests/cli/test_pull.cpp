@@ -45,6 +45,8 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
+fs::path hf_dir() { return fs::path(TERN_FIXTURES_DIR) / "golden" / "hf_bitnet_tiny"; }
+
 class FakeHub : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -56,6 +58,16 @@ class FakeHub : public ::testing::Test {
       const std::string repo = req.matches[1].str() + "/" + req.matches[2].str();
       if (repo == "owner/gated" && req.get_header_value("Authorization") != "Bearer secret") {
         res.status = 401;
+        return;
+      }
+      if (repo == "owner/checkpoint") {  // a Hugging Face checkpoint: tests/fixtures/golden/hf_bitnet_tiny
+        json files = json::array();
+        for (const auto& e : fs::directory_iterator(hf_dir())) {
+          const std::string body = slurp(e.path());
+          files.push_back({{"type", "file"}, {"path", e.path().filename().string()}, {"size", body.size()},
+                           {"lfs", {{"oid", tern::sha256_hex(body)}, {"size", body.size()}}}});
+        }
+        res.set_content(files.dump(), "application/json");
         return;
       }
       if (repo == "owner/missing") {
@@ -84,6 +96,7 @@ class FakeHub : public ::testing::Test {
         res.set_header("Location", "http://localhost:" + std::to_string(port_) + "/cdn/blob");
         return;
       }
+      if (repo == "owner/checkpoint") return res.set_content(slurp(hf_dir() / path), "application/octet-stream");
       if (path == "config.json") return res.set_content("{}", "application/json");
       if (path == "sub/notes.txt") return res.set_content("notes", "text/plain");
       res.status = 404;
@@ -126,7 +139,7 @@ TEST_F(FakeHub, DownloadsGgufFilesByDefaultAndVerifiesChecksum) {
 }
 
 TEST_F(FakeHub, IncludeGlobsSelectFilesInSubfolders) {
-  Result r = run(env(), "pull owner/repo --include '*.txt' --include config.json --dir " + dir_.string());
+  Result r = run(env(), "pull owner/repo --no-convert --include '*.txt' --include config.json --dir " + dir_.string());
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(slurp(dir_ / "sub" / "notes.txt"), "notes");
   EXPECT_EQ(slurp(dir_ / "config.json"), "{}");
@@ -162,6 +175,18 @@ TEST_F(FakeHub, GatedRepositoriesNeedHfTokenWhichNeverLeavesTheHost) {
   ASSERT_EQ(ok.code, 0) << ok.out;
   EXPECT_EQ(slurp(dir_ / "model-i2_s.gguf"), big_);
   EXPECT_EQ(leaked_auth_.load(), 0) << "the token was sent to the redirect's host";
+}
+
+TEST_F(FakeHub, ASafetensorsCheckpointIsDownloadedAndConverted) {
+  Result r = run(env(), "pull owner/checkpoint --dir " + dir_.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const fs::path gguf = dir_ / "model-i2_s.gguf";
+  ASSERT_TRUE(fs::exists(gguf)) << r.out;
+  // The same weights as the golden I2_S file the reference engine's layout was checked against.
+  Result a = run("", "logits -m " + gguf.string() + " --tokens 1,2,3");
+  Result b = run("", "logits -m " + (fs::path(TERN_FIXTURES_DIR) / "golden" / "bitnet_tiny_i2_s.gguf").string() + " --tokens 1,2,3");
+  ASSERT_EQ(a.code, 0) << a.out;
+  EXPECT_EQ(a.out, b.out);
 }
 
 TEST_F(FakeHub, BadInputIsRejectedClearly) {

@@ -8,6 +8,7 @@
 #include "cli/common.h"
 #include "core/error.h"
 #include "core/timer.h"
+#include "convert/convert.h"
 #include "hub/hub.h"
 
 namespace tern::cli {
@@ -15,14 +16,18 @@ namespace tern::cli {
 RunFn add_pull(CLI::App& app) {
   auto* cmd = app.add_subcommand("pull", "Download a model from the Hugging Face Hub (resumable, checksummed)");
   struct Args {
-    std::string repo, revision = "main", dir;
+    std::string repo, revision = "main", dir, outtype = "i2_s", out;
     std::vector<std::string> include;
+    bool no_convert = false;
   };
   auto a = std::make_shared<Args>();
   cmd->add_option("repo", a->repo, "Repository id, e.g. microsoft/bitnet-b1.58-2B-4T-gguf")->required();
   cmd->add_option("--include", a->include, "Only files matching this glob (repeatable), e.g. '*i2_s.gguf'");
   cmd->add_option("--revision", a->revision, "Branch, tag or commit");
   cmd->add_option("--dir", a->dir, "Destination (default: the tern cache, ~/.cache/tern/<owner>--<name>)");
+  cmd->add_option("--outtype", a->outtype, "For safetensors checkpoints: convert to this type (i2_s, tq2_0, tq1_0, f16, f32)");
+  cmd->add_option("-o,--out", a->out, "For safetensors checkpoints: the GGUF to write (default: DIR/model-OUTTYPE.gguf)");
+  cmd->add_flag("--no-convert", a->no_convert, "Download a safetensors checkpoint without converting it");
   return [a]() {
     HubOptions o = HubOptions::from_env();
     o.revision = a->revision;
@@ -62,8 +67,21 @@ RunFn add_pull(CLI::App& app) {
       }
     }
     if (!has_gguf) {
-      std::printf("%s\n", dir.c_str());
-      std::fprintf(stderr, "tern: a Hugging Face checkpoint; convert it with: tern convert %s -o model.gguf\n", dir.c_str());
+      if (a->no_convert) {
+        std::printf("%s\n", dir.c_str());
+        return 0;
+      }
+      // A Hugging Face checkpoint: convert it, as bitnet.cpp's setup_env.py does.
+      convert::ConvertOptions co;
+      auto t = ggml_type_from_name(a->outtype);
+      if (!t || !convert::is_valid_outtype(*t)) fail("--outtype ", a->outtype, ": use i2_s, tq2_0, tq1_0, f16, bf16 or f32");
+      co.outtype = *t;
+      const std::string out = a->out.empty() ? (std::filesystem::path(dir) / ("model-" + a->outtype + ".gguf")).string() : a->out;
+      std::fprintf(stderr, "tern: converting %s -> %s\n", dir.c_str(), out.c_str());
+      const convert::ConvertResult cr = convert::convert_hf_model(dir, out, co);
+      std::fprintf(stderr, "tern: %s -> %s, %lld tensors, tokenizer %s\n", cr.hf_arch.c_str(), cr.gguf_arch.c_str(),
+                   static_cast<long long>(cr.n_tensors), cr.tokenizer.c_str());
+      std::printf("%s\n", out.c_str());
     }
     return 0;
   };
