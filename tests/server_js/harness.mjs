@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-export const TERN = process.env.TERN_BIN || path.resolve('../../build/tern');
+export const TERN = process.env.TERN_BIN || fileURLToPath(new URL('../../build/tern', import.meta.url));
 
 export async function freePort() {
   return new Promise((resolve, reject) => {
@@ -28,7 +29,8 @@ export function makeModel() {
 
 export async function startServer(model, extra = []) {
   const port = await freePort();
-  const proc = spawn(TERN, ['serve', '-m', model, '--port', String(port), '-t', '1', ...extra], {
+  const threads = extra.includes('-t') ? [] : ['-t', '1'];
+  const proc = spawn(TERN, ['serve', '-m', model, '--port', String(port), ...threads, ...extra], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';
