@@ -149,3 +149,87 @@ TEST_F(Cli, ForeignAndTruncatedFilesAreRejectedClearly) {
 }
 
 }  // namespace
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
+namespace {
+
+// A child process with its stdin and merged stdout/stderr on pipes.
+struct Child {
+  pid_t pid = -1;
+  int in = -1, out = -1;
+  std::string seen;
+  Child(const std::vector<std::string>& argv) {
+    int pin[2], pout[2];
+    if (pipe(pin) != 0 || pipe(pout) != 0) return;
+    pid = fork();
+    if (pid == 0) {
+      dup2(pin[0], 0);
+      dup2(pout[1], 1);
+      dup2(pout[1], 2);
+      close(pin[1]);
+      close(pout[0]);
+      std::vector<char*> a;
+      for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+      a.push_back(nullptr);
+      execv(a[0], a.data());
+      _exit(127);
+    }
+    close(pin[0]);
+    close(pout[1]);
+    in = pin[1];
+    out = pout[0];
+  }
+  void send(const std::string& s) { (void)!write(in, s.data(), s.size()); }
+  // Reads until `needle` appears (after `from`) or the timeout passes.
+  bool wait_for(const std::string& needle, size_t from, int ms) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (seen.find(needle, from) == std::string::npos) {
+      const int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now()).count());
+      if (left <= 0) return false;
+      pollfd p{out, POLLIN, 0};
+      if (poll(&p, 1, left) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = read(out, buf, sizeof buf);
+      if (n <= 0) return seen.find(needle, from) != std::string::npos;
+      seen.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+  int finish() {
+    close(in);
+    while (wait_for("\x01never\x01", 0, 200)) {
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    close(out);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+};
+
+TEST_F(Cli, ChatCtrlCStopsTheAnswerNotTheProgram) {
+  // A deep model generates slowly enough to be interrupted mid-answer.
+  const std::string deep = (dir_ / "deep.gguf").string();
+  ASSERT_EQ(run("dummy --layout tiny --layers 48 --seed 2 -o " + deep).code, 0);
+  Child c({TERN_CLI_PATH, "run", "-m", deep, "-cnv", "-n", "-1", "-c", "4096", "--ignore-eos", "-t", "1", "-temp", "0"});
+  ASSERT_GT(c.pid, 0);
+  ASSERT_TRUE(c.wait_for("Ctrl-C stops an answer", 0, 10000)) << c.seen;
+  c.send("tell me a long story\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  kill(c.pid, SIGINT);
+  ASSERT_TRUE(c.wait_for("[answer stopped]", 0, 10000)) << c.seen.substr(0, 2000);
+  // Still alive: a second question gets an answer (bounded this time by the context).
+  const size_t mark = c.seen.size();
+  c.send("and another\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  kill(c.pid, SIGINT);
+  ASSERT_TRUE(c.wait_for("[answer stopped]", mark, 10000)) << c.seen.substr(mark, 2000);
+  EXPECT_EQ(c.finish(), 0) << c.seen.substr(0, 2000);  // end of input exits cleanly
+}
+
+}  // namespace
