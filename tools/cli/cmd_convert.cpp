@@ -43,20 +43,8 @@ RunFn add_convert(CLI::App& app) {
     }
     o.vocab_pre = a->vocab_pre;
     o.name = a->name;
-    const bool tty = isatty(STDERR_FILENO);
     const double t0 = now_seconds();
-    double last = 0;
-    o.progress = [&](uint64_t done, uint64_t total) {
-      const double now = now_seconds();
-      if (done != total && now - last < 0.2) return;
-      last = now;
-      const int width = 30;
-      const int fill = total ? static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * width) : width;
-      std::fprintf(stderr, "%s[%.*s%*s] %3d%% %.0f/%.0f MiB", tty ? "\r" : "", fill, "##############################",
-                   width - fill, "", total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 100,
-                   static_cast<double>(done) / (1 << 20), static_cast<double>(total) / (1 << 20));
-      if (!tty || done == total) std::fprintf(stderr, "\n");
-    };
+    o.progress = progress_bar();
     const convert::ConvertResult r = convert::convert_hf_model(a->dir, a->out, o);
     std::fprintf(stderr, "tern: %s -> %s (%s; %s; tokenizer %s)\n", r.hf_arch.c_str(), r.gguf_arch.c_str(),
                  a->outtype.c_str(), r.detail.c_str(), r.tokenizer.c_str());

@@ -49,20 +49,8 @@ RunFn add_dummy(CLI::App& app) {
     o.seed = a->seed;
     o.n_layer = a->layers;
     o.n_vocab = a->vocab;
-    const bool tty = isatty(STDERR_FILENO);
     const double t0 = now_seconds();
-    double last = 0;
-    o.progress = [&](uint64_t done, uint64_t total) {
-      const double now = now_seconds();
-      if (done != total && now - last < 0.2) return;
-      last = now;
-      const int width = 30;
-      const int fill = total ? static_cast<int>(static_cast<double>(done) / static_cast<double>(total) * width) : width;
-      std::fprintf(stderr, "%s[%.*s%*s] %3d%% %.0f/%.0f MiB", tty ? "\r" : "", fill, "##############################",
-                   width - fill, "", total ? static_cast<int>(100.0 * static_cast<double>(done) / static_cast<double>(total)) : 100,
-                   static_cast<double>(done) / (1 << 20), static_cast<double>(total) / (1 << 20));
-      if (!tty || done == total) std::fprintf(stderr, "\n");
-    };
+    o.progress = progress_bar();
     write_dummy_model(a->out, o);
     std::fprintf(stderr, "tern: wrote %s (layout %s, %s) in %.1f s\n", a->out.c_str(), a->layout.c_str(), a->type.c_str(),
                  now_seconds() - t0);

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "core/timer.h"
 #include "kernels/table.h"
 #include "threading/pool.h"
 
@@ -42,6 +43,32 @@ std::unique_ptr<Model> ModelFlags::load() const {
     if (!opt.ffn_act) fail("--ffn-act ", ffn_act, ": unknown activation (use relu2 or silu)");
   }
   return Model::load(path, opt);
+}
+
+std::function<void(uint64_t, uint64_t)> progress_bar() {
+  struct State {
+    bool tty = isatty(STDERR_FILENO);
+    double last = 0;
+    int last_decile = -1;
+  };
+  auto st = std::make_shared<State>();
+  return [st](uint64_t done, uint64_t total) {
+    const double frac = total ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
+    if (st->tty) {
+      const double now = now_seconds();
+      if (done != total && now - st->last < 0.2) return;
+      st->last = now;
+    } else {
+      const int decile = static_cast<int>(frac * 10);
+      if (decile == st->last_decile) return;
+      st->last_decile = decile;
+    }
+    const int width = 30, fill = static_cast<int>(frac * width);
+    std::fprintf(stderr, "%s[%.*s%*s] %3d%% %.0f/%.0f MiB%s", st->tty ? "\r" : "", fill,
+                 "##############################", width - fill, "", static_cast<int>(100.0 * frac),
+                 static_cast<double>(done) / (1 << 20), static_cast<double>(total) / (1 << 20),
+                 !st->tty || done == total ? "\n" : "");
+  };
 }
 
 std::vector<int32_t> parse_int_list(const std::string& s, const char* flag) {

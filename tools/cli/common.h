@@ -36,6 +36,10 @@ struct ModelFlags {
   std::unique_ptr<Model> load() const;
 };
 
+// A progress bar on stderr for byte counts (a redrawn line on a terminal, a line per 10% in
+// logs).
+std::function<void(uint64_t done, uint64_t total)> progress_bar();
+
 // Default model when -m is not given: $TERN_MODEL, else the bundled model if present.
 std::string default_model_path();
 
