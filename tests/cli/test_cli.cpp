@@ -1,6 +1,8 @@
 // The tern binary end to end: dummy -> info / tokenize / run / logits, and the one-line errors a
 // user gets for bad input (never a crash).
 #include <gtest/gtest.h>
+
+#include "common/run_cli.h"
 #include <sys/wait.h>
 
 #include <array>
@@ -16,22 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out;  // stdout and stderr together
-};
-
-Result run(const std::string& args) {
-  const std::string cmd = std::string(TERN_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {-1, ""};
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
-}
+using Result = tern::testing::CliResult;
+Result run(const std::string& args) { return tern::testing::run_cli(args); }
 
 class Cli : public ::testing::Test {
  protected:

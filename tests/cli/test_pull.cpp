@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/run_cli.h"
 #include "hub/sha256.h"
 
 namespace {
@@ -22,21 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct Result {
-  int code;
-  std::string out;
-};
-
-Result run(const std::string& env, const std::string& args) {
-  const std::string cmd = env + " " + std::string(TERN_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-  const int st = pclose(p);
-  return {WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st), out};
-}
+using Result = tern::testing::CliResult;
+Result run(const std::string& env, const std::string& args) { return tern::testing::run_cli(args, env); }
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

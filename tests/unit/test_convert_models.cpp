@@ -3,6 +3,8 @@
 // PyTorch reference (logits, greedy tokens); the packed 2B-4T checkpoint converts to exactly the
 // weights of the golden GGUF files; bad inputs give one-line errors.
 #include <gtest/gtest.h>
+
+#include "common/run_cli.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -270,14 +272,8 @@ TEST_F(ConvertTest, QuantizedEmbeddingOption) {
 
 TEST_F(ConvertTest, CliConvertsAndReportsErrors) {
   auto run = [](const std::string& args) {
-    const std::string cmd = std::string(TERN_CLI_PATH) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    std::string out;
-    std::array<char, 4096> buf;
-    size_t n;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) out.append(buf.data(), n);
-    const int st = pclose(p);
-    return std::make_pair(WIFEXITED(st) ? WEXITSTATUS(st) : -1, out);
+    const tern::testing::CliResult r = tern::testing::run_cli(args);
+    return std::make_pair(r.code, r.out);
   };
   const std::string out = (dir_ / "cli.gguf").string();
   auto [code, text] = run("convert " + kFix + "/convert/hf_llama_bitnet -o " + out + " --outtype tq2_0");
