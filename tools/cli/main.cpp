@@ -8,7 +8,7 @@
 
 int main(int argc, char** argv) {
   using namespace tern::cli;
-  CLI::App app{"tern: fast, exact inference for 1.58-bit (ternary) BitNet models on CPUs"};
+  CLI::App app{"tern: fast, exact inference for 1.58-bit (ternary) BitNet models on CPUs", "tern"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every subcommand");
   std::map<CLI::App*, RunFn> runs;
