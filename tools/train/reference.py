@@ -166,10 +166,15 @@ def main():
     for p in PROMPTS:
         pid = [bos] + sp.encode(p)
         toks, _, margins = GF.greedy(cfg, W, pid, a.n_greedy)
-        prompts.append({"text": p, "ids": pid, "greedy": toks, "greedy_text": sp.decode(toks),
+        # the continuation as it follows the prompt (sentencepiece drops a leading space when
+        # decoding a sequence on its own; `tern run` prints it)
+        head, full = sp.decode(pid), sp.decode(pid + toks)
+        assert full.startswith(head)
+        cont = full[len(head):]
+        prompts.append({"text": p, "ids": pid, "greedy": toks, "greedy_text": cont,
                         "min_top2_margin": round(min(margins), 6),
                         "top2_margins": [round(m, 6) for m in margins]})
-        print("reference: %r -> %r (min top-2 margin %.3f)" % (p, sp.decode(toks), min(margins)), flush=True)
+        print("reference: %r -> %r (min top-2 margin %.3f)" % (p, cont, min(margins)), flush=True)
     print("reference: greedy in %.1f s" % (time.time() - t0))
 
     out = {

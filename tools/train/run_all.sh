@@ -13,6 +13,7 @@
 #   REF_ARGS=...     extra reference.py flags (e.g. --chunks 50 for a quick check)
 #   FIXTURE=path     where reference.py writes its JSON (default tests/fixtures/train/reference.json)
 #   RESUME=1         continue the training in WORK_DIR/run from its checkpoint
+#   TERN=path        tern binary for the final checks (default build/tern; skipped without `convert`)
 # Needs Debian packages: python3-torch python3-numpy python3-sentencepiece bible-kjv bible-kjv-text
 # fortunes, and libopenblas0-serial (torch's BLAS is otherwise the reference BLAS, ~20x slower).
 set -euo pipefail
@@ -46,7 +47,15 @@ $PY "$T/train.py" --data "$WORK/data" --tokenizer "$WORK/tokenizer/tokenizer.mod
   --minutes "$MINUTES" --eval-every 200 "${resume[@]}" ${TRAIN_ARGS:-}
 # shellcheck disable=SC2086
 $PY "$T/reference.py" --model "$WORK/run/hf" --text "$WORK/data/heldout.txt" --out "$FIXTURE" ${REF_ARGS:-}
-echo "run_all: $(date -u +%FT%TZ) done: checkpoint $WORK/run/hf, results $WORK/run/result.json, reference $FIXTURE"
-if [ -x "$ROOT/build/tern" ] && "$ROOT/build/tern" --help 2>&1 | grep -q convert; then
-  echo "run_all: next: $ROOT/build/tern convert $WORK/run/hf -o $WORK/model-i2_s.gguf --outtype i2_s"
+echo "run_all: $(date -u +%FT%TZ) trained: checkpoint $WORK/run/hf, results $WORK/run/result.json, reference $FIXTURE"
+# tern itself, when it is built with `convert`: I2_S GGUF, then perplexity and greedy text against
+# the reference (a mismatch is reported, not fatal: the trained model is kept either way).
+TERN=${TERN:-$ROOT/build/tern}
+if [ -x "$TERN" ] && "$TERN" --help 2>&1 | grep -q convert; then
+  "$TERN" convert "$WORK/run/hf" -o "$WORK/model-i2_s.gguf" --outtype i2_s
+  $PY "$T/compare_tern.py" --tern "$TERN" --gguf "$WORK/model-i2_s.gguf" --text "$WORK/data/heldout.txt" \
+    --ref "$FIXTURE" || echo "run_all: tern differs from the reference (see above)"
+else
+  echo "run_all: $TERN has no convert: skipped the tern checks"
 fi
+echo "run_all: $(date -u +%FT%TZ) done"
