@@ -15,7 +15,7 @@ pkgs=(
   curl chromium                                  # server tests with real clients (curl, the web page)
 )
 case "${1:-}" in
-  --fixtures) pkgs+=(python3-torch python3-numpy python3-sentencepiece bible-kjv-text) ;;  # tools/ scripts
+  --fixtures) pkgs+=(python3-torch python3-numpy python3-sentencepiece bible-kjv bible-kjv-text fortunes libopenblas0-serial) ;;  # tools/ scripts
   --fuzz) pkgs+=(clang-19 libclang-rt-19-dev) ;;                                           # fuzz/ (libFuzzer)
 esac
 
