@@ -1,5 +1,6 @@
 // tern ppl: perplexity over a text file, like llama-perplexity; --kl-base adds the KL
 // divergence against another model of the same vocabulary.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -17,12 +18,12 @@ RunFn add_ppl(CLI::App& app) {
   struct Args {
     ModelFlags mf;
     std::string file, kl_base;
-    int64_t ctx = 512, max_chunks = 0;
+    int64_t ctx = 0, max_chunks = 0;
   };
   auto a = std::make_shared<Args>();
   a->mf.add(*cmd);
   cmd->add_option("-f,--file", a->file, "Text file")->required();
-  cmd->add_option("-c,--ctx-size", a->ctx, "Tokens per chunk")->check(CLI::Range(4, 1 << 20));
+  cmd->add_option("-c,--ctx-size", a->ctx, "Tokens per chunk (default: 512, or the model's context if smaller)")->check(CLI::Range(0, 1 << 20));
   cmd->add_option("--chunks", a->max_chunks, "Score at most this many chunks (0: all)")->check(CLI::Range(0, 1 << 30));
   cmd->add_option("--kl-base", a->kl_base, "Base model: also report KL divergence and top-1 agreement against it");
   return [a]() {
@@ -40,6 +41,7 @@ RunFn add_ppl(CLI::App& app) {
       bf.model = a->kl_base;
       base_model = bf.load();
     }
+    if (a->ctx == 0) a->ctx = std::min<int64_t>(512, model->config().n_ctx_train);
     std::vector<int32_t> ids = tok->encode(text, false, false);
     const int32_t bos = tok->add_bos_default() ? tok->bos() : -1;
     const int64_t body = bos >= 0 ? a->ctx - 1 : a->ctx;

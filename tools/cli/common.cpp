@@ -24,8 +24,25 @@ int ModelFlags::resolved_threads() const {
   return threads > 0 ? threads : ThreadPool::hardware_threads();
 }
 
+// The model bundled with the repository (docs/MODEL.md).
+constexpr const char* kBundledModel = "assets/models/tern-kjv-small.i2_s.gguf";
+
 std::string default_model_path() {
+  namespace fs = std::filesystem;
   if (const char* e = std::getenv("TERN_MODEL"); e && *e) return e;
+  std::vector<fs::path> candidates;
+  std::error_code ec;
+  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    candidates.push_back(exe.parent_path().parent_path() / kBundledModel);  // build/tern -> repo
+    candidates.push_back(exe.parent_path().parent_path() / "share" / "tern" / fs::path(kBundledModel).filename());
+  }
+#ifdef TERN_SOURCE_DIR
+  candidates.push_back(fs::path(TERN_SOURCE_DIR) / kBundledModel);
+#endif
+  for (const auto& c : candidates) {
+    if (fs::exists(c, ec)) return c.string();
+  }
   return "";
 }
 
@@ -33,7 +50,8 @@ std::unique_ptr<Model> ModelFlags::load() const {
   if (!isa.empty()) set_kernel_isa(isa);
   std::string path = model.empty() ? default_model_path() : model;
   if (path.empty()) {
-    fail("no model given: pass -m FILE.gguf (or make one: `tern dummy --layout tiny -o tiny.gguf`)");
+    fail("no model given and the bundled model (", kBundledModel, ") was not found: pass -m FILE.gguf "
+         "(or make one: `tern dummy --layout tiny -o tiny.gguf`)");
   }
   LoadOptions opt;
   opt.n_threads = resolved_threads();
