@@ -8,6 +8,10 @@
 #include "kernels/table.h"
 
 namespace tern::avx2 {
+
+void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+               int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride);
+
 namespace {
 
 inline float hmax_ps(__m256 v) {
@@ -73,48 +77,35 @@ void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* sc
   *qsum = sum;
 }
 
-// Sum over one 128-element chunk of code * q for one token, as 8 int32 partial sums.
-inline __m256i chunk_dot(__m256i c0, __m256i c1, __m256i c2, __m256i c3, const int8_t* a) {
-  const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
-  const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32));
-  const __m256i a2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 64));
-  const __m256i a3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 96));
-  // codes <= 2, |q| <= 128: each int16 lane stays within 4 * 2 * 2 * 128 = 2048.
-  __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(c0, a0), _mm256_maddubs_epi16(c1, a1));
-  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c2, a2));
-  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c3, a3));
-  return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
-}
-
-void t2_gemm(const uint8_t* codes, int64_t nrows, int64_t k_pad, const int8_t* q, int64_t n_tok,
-             int32_t* out, int64_t out_stride) {
-  const int64_t row_bytes = k_pad / 4;
-  const __m256i m3 = _mm256_set1_epi8(3);
-  constexpr int64_t kTok = 4;
-  for (int64_t r = 0; r < nrows; ++r) {
-    const uint8_t* w = codes + r * row_bytes;
-    int64_t t0 = 0;
-    for (; t0 < n_tok; t0 += kTok) {
-      const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
-      __m256i acc[kTok] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                           _mm256_setzero_si256()};
-      for (int64_t c = 0; c < k_pad; c += kT2Chunk) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c / 4));
-        const __m256i c0 = _mm256_and_si256(v, m3);
-        const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
-        const __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3);
-        const __m256i c3 = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
-        for (int64_t t = 0; t < nt; ++t) {
-          acc[t] = _mm256_add_epi32(acc[t], chunk_dot(c0, c1, c2, c3, q + (t0 + t) * k_pad + c));
-        }
-      }
-      for (int64_t t = 0; t < nt; ++t) out[(t0 + t) * out_stride + r] = hsum_epi32(acc[t]);
+// One token against R rows at once, so R row streams are in flight (see the AVX-512 file).
+template <int R>
+void f16_gemv_rows(const uint16_t* w, int64_t k, const float* x, float* out) {
+  __m256 a0[R], a1[R];
+  for (int r = 0; r < R; ++r) a0[r] = a1[r] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= k; i += 16) {
+    const __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
+    for (int r = 0; r < R; ++r) {
+      const uint16_t* wr = w + r * k + i;
+      a0[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wr))), x0, a0[r]);
+      a1[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wr + 8))), x1, a1[r]);
     }
+  }
+  for (int r = 0; r < R; ++r) {
+    float acc = hsum_ps(_mm256_add_ps(a0[r], a1[r]));
+    for (int64_t j = i; j < k; ++j) acc += _cvtsh_ss(w[r * k + j]) * x[j];
+    out[r] = acc;
   }
 }
 
 void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
               float* out, int64_t out_stride) {
+  if (n_tok == 1) {
+    int64_t r = 0;
+    for (; r + 4 <= nrows; r += 4) f16_gemv_rows<4>(w + r * k, k, x, out + r);
+    for (; r < nrows; ++r) f16_gemv_rows<1>(w + r * k, k, x, out + r);
+    return;
+  }
   for (int64_t r = 0; r < nrows; ++r) {
     const uint16_t* wr = w + r * k;
     for (int64_t t = 0; t < n_tok; ++t) {
@@ -181,7 +172,7 @@ const KernelTable& table() {
     KernelTable k;
     k.isa = "avx2";
     k.quantize_act = quantize_act;
-    k.t2_gemm = t2_gemm;
+    k.tr16_gemm = tr16_gemm;
     k.f16_gemm = f16_gemm;
     k.f32_gemm = f32_gemm;
     k.dot_f32 = dot_f32;

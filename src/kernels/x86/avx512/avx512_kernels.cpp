@@ -1,10 +1,7 @@
 // AVX-512 (F, BW, VL, VNNI) kernels. Compiled with AVX-512 flags for this file only; called only
 // when the CPU reports avx512f, avx512bw, avx512vl and avx512vnni.
 //
-// Ternary GEMM: vpdpbusd multiplies the unsigned 2-bit codes (0..2) by the signed int8
-// activations and accumulates in int32 directly, so no intermediate can saturate. One 64-byte
-// load covers two 128-element chunks of the T2 layout; the matching activations are the two
-// 32-byte halves a[c + 32k ..] and a[c + 128 + 32k ..].
+// The ternary GEMM lives in avx512_ternary.cpp.
 #include <immintrin.h>
 
 #include <cmath>
@@ -13,13 +10,11 @@
 #include "kernels/table.h"
 
 namespace tern::avx512 {
-namespace {
 
-inline __m512i load_pair(const int8_t* lo, const int8_t* hi) {
-  return _mm512_inserti64x4(
-      _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo))),
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi)), 1);
-}
+void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+               int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride);
+
+namespace {
 
 void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* scale,
                   int32_t* qsum) {
@@ -54,60 +49,36 @@ void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* sc
   *qsum = sum;
 }
 
-// Accumulates one 128-element chunk (the last, odd one) with 256-bit VNNI.
-inline __m256i chunk_dot256(__m256i acc, const uint8_t* w, const int8_t* a) {
-  const __m256i m3 = _mm256_set1_epi8(3);
-  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
-  for (int k = 0; k < 4; ++k) {
-    const __m256i c = _mm256_and_si256(_mm256_srli_epi16(v, 2 * k), m3);
-    acc = _mm256_dpbusd_epi32(acc, c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32 * k)));
-  }
-  return acc;
-}
-
-void t2_gemm(const uint8_t* codes, int64_t nrows, int64_t k_pad, const int8_t* q, int64_t n_tok,
-             int32_t* out, int64_t out_stride) {
-  const int64_t row_bytes = k_pad / 4;
-  const __m512i m3 = _mm512_set1_epi8(3);
-  constexpr int64_t kTok = 4;
-  const int64_t k_pair = k_pad / (2 * kT2Chunk) * (2 * kT2Chunk);
-  for (int64_t r = 0; r < nrows; ++r) {
-    const uint8_t* w = codes + r * row_bytes;
-    for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
-      const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
-      __m512i acc[kTok] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                           _mm512_setzero_si512()};
-      for (int64_t c = 0; c < k_pair; c += 2 * kT2Chunk) {
-        const __m512i v = _mm512_loadu_si512(w + c / 4);
-        __m512i cs[4];
-        cs[0] = _mm512_and_si512(v, m3);
-        cs[1] = _mm512_and_si512(_mm512_srli_epi16(v, 2), m3);
-        cs[2] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m3);
-        cs[3] = _mm512_and_si512(_mm512_srli_epi16(v, 6), m3);
-        for (int64_t t = 0; t < nt; ++t) {
-          const int8_t* a = q + (t0 + t) * k_pad + c;
-          for (int k = 0; k < 4; ++k) {
-            acc[t] = _mm512_dpbusd_epi32(acc[t], cs[k], load_pair(a + 32 * k, a + kT2Chunk + 32 * k));
-          }
-        }
-      }
-      for (int64_t t = 0; t < nt; ++t) {
-        int32_t s = _mm512_reduce_add_epi32(acc[t]);
-        if (k_pair < k_pad) {
-          __m256i a256 = chunk_dot256(_mm256_setzero_si256(), w + k_pair / 4, q + (t0 + t) * k_pad + k_pair);
-          __m128i h = _mm_add_epi32(_mm256_castsi256_si128(a256), _mm256_extracti128_si256(a256, 1));
-          h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
-          h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-          s += _mm_cvtsi128_si32(h);
-        }
-        out[(t0 + t) * out_stride + r] = s;
-      }
+// One token against R rows at once: R independent pairs of accumulators keep R loads in
+// flight, which a single-row loop with a horizontal sum per row does not.
+template <int R>
+void f16_gemv_rows(const uint16_t* w, int64_t k, const float* x, float* out) {
+  __m512 a0[R], a1[R];
+  for (int r = 0; r < R; ++r) a0[r] = a1[r] = _mm512_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= k; i += 32) {
+    const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
+    for (int r = 0; r < R; ++r) {
+      const uint16_t* wr = w + r * k + i;
+      a0[r] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr))), x0, a0[r]);
+      a1[r] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + 16))), x1, a1[r]);
     }
+  }
+  for (int r = 0; r < R; ++r) {
+    float acc = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r]));
+    for (int64_t j = i; j < k; ++j) acc += _cvtsh_ss(w[r * k + j]) * x[j];
+    out[r] = acc;
   }
 }
 
 void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
               float* out, int64_t out_stride) {
+  if (n_tok == 1) {
+    int64_t r = 0;
+    for (; r + 4 <= nrows; r += 4) f16_gemv_rows<4>(w + r * k, k, x, out + r);
+    for (; r < nrows; ++r) f16_gemv_rows<1>(w + r * k, k, x, out + r);
+    return;
+  }
   for (int64_t r = 0; r < nrows; ++r) {
     const uint16_t* wr = w + r * k;
     for (int64_t t = 0; t < n_tok; ++t) {
@@ -171,7 +142,7 @@ const KernelTable& table() {
     KernelTable k;
     k.isa = "avx512";
     k.quantize_act = quantize_act;
-    k.t2_gemm = t2_gemm;
+    k.tr16_gemm = tr16_gemm;
     k.f16_gemm = f16_gemm;
     k.f32_gemm = f32_gemm;
     k.dot_f32 = dot_f32;
