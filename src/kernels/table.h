@@ -55,6 +55,15 @@ struct KernelTable {
   void (*f32_gemm)(const float* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
                    float* out, int64_t out_stride) = nullptr;
 
+  // Attention over one KV head, for nq query rows that share it (GQA heads, tokens):
+  //   scores:  out[i * out_stride + j] = dot(q + i * q_stride, k + j * k_stride) over d
+  //   values:  out[i * out_stride + c] = sum_j p[i * p_stride + j] * v[j * v_stride + c], c < d
+  // (values overwrites out). No alignment needed.
+  void (*attn_scores)(const float* q, int64_t nq, int64_t q_stride, const float* k, int64_t nk,
+                      int64_t k_stride, int64_t d, float* out, int64_t out_stride) = nullptr;
+  void (*attn_values)(const float* p, int64_t nq, int64_t p_stride, const float* v, int64_t nk,
+                      int64_t v_stride, int64_t d, float* out, int64_t out_stride) = nullptr;
+
   // Attention helpers over one head: dot products and weighted accumulation.
   float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
   void (*axpy_f32)(float a, const float* x, float* y, int64_t n) = nullptr;  // y += a * x

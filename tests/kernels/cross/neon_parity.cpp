@@ -124,6 +124,14 @@ void test_float(const KernelTable& ref, const KernelTable& kt) {
     ref.axpy_f32(0.37f, wf.data(), y1.data(), k);
     kt.axpy_f32(0.37f, wf.data(), y2.data(), k);
     for (int64_t i = 0; i < k; ++i) check(std::fabs(y1[i] - y2[i]) <= 1e-6f * (1 + std::fabs(y1[i])), "axpy_f32", k, i, 0);
+    // attention: 5 queries against 2 rows of keys/values (the rows of wf as keys)
+    std::vector<float> s1(10), s2(10), o1(static_cast<size_t>(5 * k)), o2(o1.size());
+    ref.attn_scores(x.data(), 2, k, wf.data(), 5, k, k, s1.data(), 5);
+    kt.attn_scores(x.data(), 2, k, wf.data(), 5, k, k, s2.data(), 5);
+    for (size_t i = 0; i < s1.size(); ++i) check(std::fabs(s1[i] - s2[i]) <= tol * (1 + std::fabs(s1[i])), "attn_scores", k, static_cast<long long>(i), 0);
+    ref.attn_values(s1.data(), 2, 5, wf.data(), 5, k, k, o1.data(), k);
+    kt.attn_values(s1.data(), 2, 5, wf.data(), 5, k, k, o2.data(), k);
+    for (int64_t i = 0; i < 2 * k; ++i) check(std::fabs(o1[i] - o2[i]) <= tol * (1 + std::fabs(o1[i])), "attn_values", k, i, 0);
   }
 }
 

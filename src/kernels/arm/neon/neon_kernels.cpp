@@ -166,6 +166,22 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, int64_t nk,
+                 int64_t k_stride, int64_t d, float* out, int64_t out_stride) {
+  for (int64_t i = 0; i < nq; ++i) {
+    for (int64_t j = 0; j < nk; ++j) out[i * out_stride + j] = dot_f32(q + i * q_stride, k + j * k_stride, d);
+  }
+}
+
+void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, int64_t nk,
+                 int64_t v_stride, int64_t d, float* out, int64_t out_stride) {
+  for (int64_t i = 0; i < nq; ++i) {
+    float* o = out + i * out_stride;
+    std::memset(o, 0, static_cast<size_t>(d) * sizeof(float));
+    for (int64_t j = 0; j < nk; ++j) axpy_f32(p[i * p_stride + j], v + j * v_stride, o, d);
+  }
+}
+
 }  // namespace
 
 const KernelTable& table() {
@@ -176,6 +192,8 @@ const KernelTable& table() {
     k.tr16_gemm = tr16_gemm;
     k.f16_gemm = f16_gemm;
     k.f32_gemm = f32_gemm;
+    k.attn_scores = attn_scores;
+    k.attn_values = attn_values;
     k.dot_f32 = dot_f32;
     k.axpy_f32 = axpy_f32;
     return k;

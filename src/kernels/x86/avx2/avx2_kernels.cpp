@@ -77,35 +77,10 @@ void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* sc
   *qsum = sum;
 }
 
-// One token against R rows at once, so R row streams are in flight (see the AVX-512 file).
-template <int R>
-void f16_gemv_rows(const uint16_t* w, int64_t k, const float* x, float* out) {
-  __m256 a0[R], a1[R];
-  for (int r = 0; r < R; ++r) a0[r] = a1[r] = _mm256_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= k; i += 16) {
-    const __m256 x0 = _mm256_loadu_ps(x + i), x1 = _mm256_loadu_ps(x + i + 8);
-    for (int r = 0; r < R; ++r) {
-      const uint16_t* wr = w + r * k + i;
-      a0[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wr))), x0, a0[r]);
-      a1[r] = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wr + 8))), x1, a1[r]);
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    float acc = hsum_ps(_mm256_add_ps(a0[r], a1[r]));
-    for (int64_t j = i; j < k; ++j) acc += _cvtsh_ss(w[r * k + j]) * x[j];
-    out[r] = acc;
-  }
-}
-
+// One row at a time: a single sequential stream. Reading 2 or 4 rows at once (more loads in
+// flight) measured 30-40% slower from DRAM on Zen 4 (BM_f16_gemv), as did two TR16 groups.
 void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
               float* out, int64_t out_stride) {
-  if (n_tok == 1) {
-    int64_t r = 0;
-    for (; r + 4 <= nrows; r += 4) f16_gemv_rows<4>(w + r * k, k, x, out + r);
-    for (; r < nrows; ++r) f16_gemv_rows<1>(w + r * k, k, x, out + r);
-    return;
-  }
   for (int64_t r = 0; r < nrows; ++r) {
     const uint16_t* wr = w + r * k;
     for (int64_t t = 0; t < n_tok; ++t) {
@@ -144,6 +119,71 @@ void f32_gemm(const float* w, int64_t nrows, int64_t k, const float* x, int64_t 
   }
 }
 
+// Attention scores for NI queries x NJ keys (see the AVX-512 file); scalar tail for d % 8.
+template <int NI, int NJ>
+void scores_tile(const float* q, int64_t qs, const float* k, int64_t ks, int64_t d, float* out,
+                 int64_t os) {
+  __m256 acc[NI][NJ];
+  for (int i = 0; i < NI; ++i) {
+    for (int j = 0; j < NJ; ++j) acc[i][j] = _mm256_setzero_ps();
+  }
+  int64_t c = 0;
+  for (; c + 8 <= d; c += 8) {
+    __m256 kv[NJ];
+    for (int j = 0; j < NJ; ++j) kv[j] = _mm256_loadu_ps(k + j * ks + c);
+    for (int i = 0; i < NI; ++i) {
+      const __m256 qv = _mm256_loadu_ps(q + i * qs + c);
+      for (int j = 0; j < NJ; ++j) acc[i][j] = _mm256_fmadd_ps(qv, kv[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < NI; ++i) {
+    for (int j = 0; j < NJ; ++j) {
+      float r = hsum_ps(acc[i][j]);
+      for (int64_t t = c; t < d; ++t) r += q[i * qs + t] * k[j * ks + t];
+      out[i * os + j] = r;
+    }
+  }
+}
+
+template <int NI>
+void scores_rows(const float* q, int64_t qs, const float* k, int64_t nk, int64_t ks, int64_t d,
+                 float* out, int64_t os) {
+  int64_t j = 0;
+  for (; j + 4 <= nk; j += 4) scores_tile<NI, 4>(q, qs, k + j * ks, ks, d, out + j, os);
+  for (; j < nk; ++j) scores_tile<NI, 1>(q, qs, k + j * ks, ks, d, out + j, os);
+}
+
+void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, int64_t nk,
+                 int64_t k_stride, int64_t d, float* out, int64_t out_stride) {
+  int64_t i = 0;
+  for (; i + 2 <= nq; i += 2) scores_rows<2>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
+  for (; i < nq; ++i) scores_rows<1>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
+}
+
+// One query's weighted sum of value rows over 64-column chunks (8 registers); scalar tail.
+void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, int64_t nk,
+                 int64_t v_stride, int64_t d, float* out, int64_t out_stride) {
+  const int64_t d64 = d / 64 * 64;
+  for (int64_t i = 0; i < nq; ++i) {
+    const float* pi = p + i * p_stride;
+    float* o = out + i * out_stride;
+    for (int64_t c = 0; c < d64; c += 64) {
+      __m256 acc[8];
+      for (int u = 0; u < 8; ++u) acc[u] = _mm256_setzero_ps();
+      for (int64_t j = 0; j < nk; ++j) {
+        const __m256 pb = _mm256_set1_ps(pi[j]);
+        for (int u = 0; u < 8; ++u) acc[u] = _mm256_fmadd_ps(pb, _mm256_loadu_ps(v + j * v_stride + c + 8 * u), acc[u]);
+      }
+      for (int u = 0; u < 8; ++u) _mm256_storeu_ps(o + c + 8 * u, acc[u]);
+    }
+    for (int64_t c = d64; c < d; ++c) {
+      float r = 0.0f;
+      for (int64_t j = 0; j < nk; ++j) r += pi[j] * v[j * v_stride + c];
+      o[c] = r;
+    }
+  }
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   int64_t i = 0;
@@ -175,6 +215,8 @@ const KernelTable& table() {
     k.tr16_gemm = tr16_gemm;
     k.f16_gemm = f16_gemm;
     k.f32_gemm = f32_gemm;
+    k.attn_scores = attn_scores;
+    k.attn_values = attn_values;
     k.dot_f32 = dot_f32;
     k.axpy_f32 = axpy_f32;
     return k;

@@ -49,36 +49,10 @@ void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* sc
   *qsum = sum;
 }
 
-// One token against R rows at once: R independent pairs of accumulators keep R loads in
-// flight, which a single-row loop with a horizontal sum per row does not.
-template <int R>
-void f16_gemv_rows(const uint16_t* w, int64_t k, const float* x, float* out) {
-  __m512 a0[R], a1[R];
-  for (int r = 0; r < R; ++r) a0[r] = a1[r] = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 32 <= k; i += 32) {
-    const __m512 x0 = _mm512_loadu_ps(x + i), x1 = _mm512_loadu_ps(x + i + 16);
-    for (int r = 0; r < R; ++r) {
-      const uint16_t* wr = w + r * k + i;
-      a0[r] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr))), x0, a0[r]);
-      a1[r] = _mm512_fmadd_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + 16))), x1, a1[r]);
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    float acc = _mm512_reduce_add_ps(_mm512_add_ps(a0[r], a1[r]));
-    for (int64_t j = i; j < k; ++j) acc += _cvtsh_ss(w[r * k + j]) * x[j];
-    out[r] = acc;
-  }
-}
-
+// One row at a time: a single sequential stream. Reading 2 or 4 rows at once (more loads in
+// flight) measured 30-40% slower from DRAM on Zen 4 (BM_f16_gemv), as did two TR16 groups.
 void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
               float* out, int64_t out_stride) {
-  if (n_tok == 1) {
-    int64_t r = 0;
-    for (; r + 4 <= nrows; r += 4) f16_gemv_rows<4>(w + r * k, k, x, out + r);
-    for (; r < nrows; ++r) f16_gemv_rows<1>(w + r * k, k, x, out + r);
-    return;
-  }
   for (int64_t r = 0; r < nrows; ++r) {
     const uint16_t* wr = w + r * k;
     for (int64_t t = 0; t < n_tok; ++t) {
@@ -117,6 +91,80 @@ void f32_gemm(const float* w, int64_t nrows, int64_t k, const float* x, int64_t 
   }
 }
 
+// Attention scores for NI queries x NJ keys: NI*NJ accumulators over d, so every key load
+// serves NI queries and every query load NJ keys; the masked tail covers d % 16.
+template <int NI, int NJ>
+void scores_tile(const float* q, int64_t qs, const float* k, int64_t ks, int64_t d, float* out,
+                 int64_t os) {
+  __m512 acc[NI][NJ];
+  for (int i = 0; i < NI; ++i) {
+    for (int j = 0; j < NJ; ++j) acc[i][j] = _mm512_setzero_ps();
+  }
+  for (int64_t c = 0; c < d; c += 16) {
+    const __mmask16 m = d - c >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (d - c)) - 1);
+    __m512 kv[NJ];
+    for (int j = 0; j < NJ; ++j) kv[j] = _mm512_maskz_loadu_ps(m, k + j * ks + c);
+    for (int i = 0; i < NI; ++i) {
+      const __m512 qv = _mm512_maskz_loadu_ps(m, q + i * qs + c);
+      for (int j = 0; j < NJ; ++j) acc[i][j] = _mm512_fmadd_ps(qv, kv[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < NI; ++i) {
+    for (int j = 0; j < NJ; ++j) out[i * os + j] = _mm512_reduce_add_ps(acc[i][j]);
+  }
+}
+
+template <int NI>
+void scores_rows(const float* q, int64_t qs, const float* k, int64_t nk, int64_t ks, int64_t d,
+                 float* out, int64_t os) {
+  int64_t j = 0;
+  for (; j + 4 <= nk; j += 4) scores_tile<NI, 4>(q, qs, k + j * ks, ks, d, out + j, os);
+  for (; j < nk; ++j) scores_tile<NI, 1>(q, qs, k + j * ks, ks, d, out + j, os);
+}
+
+void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, int64_t nk,
+                 int64_t k_stride, int64_t d, float* out, int64_t out_stride) {
+  int64_t i = 0;
+  for (; i + 4 <= nq; i += 4) scores_rows<4>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
+  for (; i < nq; ++i) scores_rows<1>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
+}
+
+// Weighted sum of value rows for NI queries over up to 128 columns (8 registers per query).
+template <int NI>
+void values_tile(const float* p, int64_t ps, const float* v, int64_t nk, int64_t vs, int64_t dc,
+                 float* out, int64_t os) {
+  __mmask16 m[8];
+  for (int u = 0; u < 8; ++u) {
+    const int64_t rem = dc - 16 * u;
+    m[u] = rem >= 16 ? static_cast<__mmask16>(0xffff) : rem > 0 ? static_cast<__mmask16>((1u << rem) - 1) : 0;
+  }
+  __m512 acc[NI][8];
+  for (int i = 0; i < NI; ++i) {
+    for (int u = 0; u < 8; ++u) acc[i][u] = _mm512_setzero_ps();
+  }
+  for (int64_t j = 0; j < nk; ++j) {
+    __m512 vv[8];
+    for (int u = 0; u < 8; ++u) vv[u] = _mm512_maskz_loadu_ps(m[u], v + j * vs + 16 * u);
+    for (int i = 0; i < NI; ++i) {
+      const __m512 pb = _mm512_set1_ps(p[i * ps + j]);
+      for (int u = 0; u < 8; ++u) acc[i][u] = _mm512_fmadd_ps(pb, vv[u], acc[i][u]);
+    }
+  }
+  for (int i = 0; i < NI; ++i) {
+    for (int u = 0; u < 8; ++u) _mm512_mask_storeu_ps(out + i * os + 16 * u, m[u], acc[i][u]);
+  }
+}
+
+void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, int64_t nk,
+                 int64_t v_stride, int64_t d, float* out, int64_t out_stride) {
+  for (int64_t c = 0; c < d; c += 128) {
+    const int64_t dc = d - c < 128 ? d - c : 128;
+    int64_t i = 0;
+    for (; i + 2 <= nq; i += 2) values_tile<2>(p + i * p_stride, p_stride, v + c, nk, v_stride, dc, out + i * out_stride + c, out_stride);
+    for (; i < nq; ++i) values_tile<1>(p + i * p_stride, p_stride, v + c, nk, v_stride, dc, out + i * out_stride + c, out_stride);
+  }
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
   __m512 s0 = _mm512_setzero_ps();
   int64_t i = 0;
@@ -145,6 +193,8 @@ const KernelTable& table() {
     k.tr16_gemm = tr16_gemm;
     k.f16_gemm = f16_gemm;
     k.f32_gemm = f32_gemm;
+    k.attn_scores = attn_scores;
+    k.attn_values = attn_values;
     k.dot_f32 = dot_f32;
     k.axpy_f32 = axpy_f32;
     return k;
