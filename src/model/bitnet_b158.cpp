@@ -71,6 +71,15 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
 
   float* h = s.h.data();
   for (int64_t i = 0; i < n; ++i) embed(batch.tokens[i], h + i * D);
+  // Per-token element-wise work (norms, rope, activation) runs on the pool during prefill, so
+  // it does not leave the other threads idle; a single token runs inline.
+  auto per_token = [&](auto&& fn) {
+    if (n < 2) {
+      for (int64_t i = 0; i < n; ++i) fn(i);
+    } else {
+      pool.parallel_for(n, [&](int64_t i, int) { fn(i); });
+    }
+  };
 
   const int64_t qkv_w = qd + 2 * kvd;
   const int64_t group = c.n_head / c.n_head_kv;
@@ -81,7 +90,8 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
     const int li = static_cast<int>(l);
     // --- attention block ---
     float* x = s.x.data();
-    for (int64_t i = 0; i < n; ++i) ops::rms_norm(h + i * D, L.attn_norm.data(), D, c.rms_eps, x + i * D);
+    if (l == 0) per_token([&](int64_t i) { ops::rms_norm(h + i * D, L.attn_norm.data(), D, c.rms_eps, x + i * D); });
+    // (later layers: fused into the previous layer's last residual add)
     dump_slice(dump, "attn_norm", li, x, n, D, 0, D);
     ops::quantize_acts(pool, x, n, D, s.qa);
     float* qkv = s.qkv.data();
@@ -89,13 +99,13 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
     dump_slice(dump, "q_proj", li, qkv, n, qkv_w, 0, qd);
     dump_slice(dump, "k_proj", li, qkv, n, qkv_w, qd, kvd);
     dump_slice(dump, "v_proj", li, qkv, n, qkv_w, qd + kvd, kvd);
-    for (int64_t i = 0; i < n; ++i) {
+    per_token([&](int64_t i) {
       float* row = qkv + i * qkv_w;
       ops::rope_neox(row, c.n_head, hd, c.rope_dim, batch.pos[i], c.rope_theta);
       ops::rope_neox(row + qd, c.n_head_kv, hd, c.rope_dim, batch.pos[i], c.rope_theta);
       std::copy_n(row + qd, kvd, kv.k(l, batch.seq[i], batch.pos[i]));
       std::copy_n(row + qd + kvd, kvd, kv.v(l, batch.seq[i], batch.pos[i]));
-    }
+    });
     // Attention, one task per (tile of up to kAttTile consecutive tokens of one sequence, KV
     // head): the tile's queries of every head sharing that KV head (GQA) are scored against the
     // keys together, so each key and value row is read once per tile, not once per query.
@@ -136,23 +146,26 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
       }
     });
     if (L.attn_sub_norm.size()) {
-      for (int64_t i = 0; i < n; ++i) ops::rms_norm(attn + i * qd, L.attn_sub_norm.data(), qd, c.rms_eps, attn + i * qd);
+      per_token([&](int64_t i) { ops::rms_norm(attn + i * qd, L.attn_sub_norm.data(), qd, c.rms_eps, attn + i * qd); });
       dump_slice(dump, "attn_sub_norm", li, attn, n, qd, 0, qd);
     }
     ops::quantize_acts(pool, attn, n, qd, s.qa);
     float* o = s.ffn.data();
     ops::ternary_matmul(pool, L.wo, s.qa, o, D);
     dump_slice(dump, "attn_out", li, o, n, D, 0, D);
-    for (int64_t i = 0; i < n * D; ++i) h[i] += o[i];
-
     // --- feed-forward block ---
-    for (int64_t i = 0; i < n; ++i) ops::rms_norm(h + i * D, L.ffn_norm.data(), D, c.rms_eps, x + i * D);
+    per_token([&](int64_t i) {
+      float* hi = h + i * D;
+      const float* oi = o + i * D;
+      for (int64_t j = 0; j < D; ++j) hi[j] += oi[j];
+      ops::rms_norm(hi, L.ffn_norm.data(), D, c.rms_eps, x + i * D);
+    });
     dump_slice(dump, "ffn_norm", li, x, n, D, 0, D);
     ops::quantize_acts(pool, x, n, D, s.qa);
     float* gu = s.gate_up.data();
     ops::ternary_matmul(pool, L.wgate_up, s.qa, gu, 2 * F);
     float* m = x;  // reuse: [n, F]
-    for (int64_t i = 0; i < n; ++i) {
+    per_token([&](int64_t i) {
       const float* g = gu + i * 2 * F;
       const float* u = g + F;
       float* mi = m + i * F;
@@ -165,12 +178,18 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
         for (int64_t j = 0; j < F; ++j) mi[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
       }
       if (L.ffn_sub_norm.size()) ops::rms_norm(mi, L.ffn_sub_norm.data(), F, c.rms_eps, mi);
-    }
+    });
     if (L.ffn_sub_norm.size()) dump_slice(dump, "ffn_sub_norm", li, m, n, F, 0, F);
     ops::quantize_acts(pool, m, n, F, s.qa);
     ops::ternary_matmul(pool, L.wdown, s.qa, o, D);
     dump_slice(dump, "ffn_out", li, o, n, D, 0, D);
-    for (int64_t i = 0; i < n * D; ++i) h[i] += o[i];
+    const LayerWeights* next = l + 1 < c.n_layer ? &layers_[static_cast<size_t>(l + 1)] : nullptr;
+    per_token([&](int64_t i) {
+      float* hi = h + i * D;
+      const float* oi = o + i * D;
+      for (int64_t j = 0; j < D; ++j) hi[j] += oi[j];
+      if (next) ops::rms_norm(hi, next->attn_norm.data(), D, c.rms_eps, x + i * D);
+    });
     dump_slice(dump, "h", li, h, n, D, 0, D);
   }
 
