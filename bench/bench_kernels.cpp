@@ -33,7 +33,7 @@ TernaryCase make_case(int64_t rows, int64_t k, int64_t n_tok) {
   return c;
 }
 
-void BM_t2_gemm(benchmark::State& st, const char* isa) {
+void BM_tr16_gemm(benchmark::State& st, const char* isa) {
   const KernelTable* kt = kernel_table_for(isa);
   if (!kt) {
     st.SkipWithError("ISA not available on this CPU");
@@ -42,20 +42,48 @@ void BM_t2_gemm(benchmark::State& st, const char* isa) {
   const int64_t rows = st.range(0), k = st.range(1), nt = st.range(2);
   TernaryCase c = make_case(rows, k, nt);
   std::vector<int32_t> out(static_cast<size_t>(rows * nt)), want(out.size());
-  kernel_table_for("ref")->t2_gemm(c.codes.data(), rows, k, c.q.data(), nt, want.data(), rows);
-  kt->t2_gemm(c.codes.data(), rows, k, c.q.data(), nt, out.data(), rows);
+  // Any byte whose 2-bit fields are all <= 2 is a valid TR16 block, so random codes serve.
+  kernel_table_for("ref")->tr16_gemm(c.codes.data(), rows / 16, k, c.q.data(), k, nt, want.data(), rows);
+  kt->tr16_gemm(c.codes.data(), rows / 16, k, c.q.data(), k, nt, out.data(), rows);
   if (out != want) {
     st.SkipWithError("kernel disagrees with the reference");
     return;
   }
   for (auto _ : st) {
-    kt->t2_gemm(c.codes.data(), rows, k, c.q.data(), nt, out.data(), rows);
+    kt->tr16_gemm(c.codes.data(), rows / 16, k, c.q.data(), k, nt, out.data(), rows);
     benchmark::DoNotOptimize(out.data());
   }
   st.counters["weight_GB/s"] = benchmark::Counter(static_cast<double>(rows * k / 4) * static_cast<double>(st.iterations()),
                                                   benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
   st.counters["GOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows * k * nt) * static_cast<double>(st.iterations()) / 1e9,
                                             benchmark::Counter::kIsRate);
+}
+
+// Decode as the model sees it: the weights come from DRAM, not cache. Cycles through `copies`
+// matrices (about 70 MB at the defaults, beyond the 32 MB L3).
+void BM_tr16_gemv_dram(benchmark::State& st, const char* isa) {
+  const KernelTable* kt = kernel_table_for(isa);
+  if (!kt) {
+    st.SkipWithError("ISA not available on this CPU");
+    return;
+  }
+  const int64_t rows = st.range(0), k = st.range(1), copies = st.range(2);
+  TernaryCase c = make_case(rows * copies, k, 1);
+  const int64_t mat_bytes = rows * k / 4;
+  std::vector<int32_t> out(static_cast<size_t>(rows)), want(out.size());
+  kernel_table_for("ref")->tr16_gemm(c.codes.data(), rows / 16, k, c.q.data(), k, 1, want.data(), rows);
+  kt->tr16_gemm(c.codes.data(), rows / 16, k, c.q.data(), k, 1, out.data(), rows);
+  if (out != want) {
+    st.SkipWithError("kernel disagrees with the reference");
+    return;
+  }
+  int64_t i = 0;
+  for (auto _ : st) {
+    kt->tr16_gemm(c.codes.data() + (i++ % copies) * mat_bytes, rows / 16, k, c.q.data(), k, 1, out.data(), rows);
+    benchmark::DoNotOptimize(out.data());
+  }
+  st.counters["weight_GB/s"] = benchmark::Counter(static_cast<double>(mat_bytes) * static_cast<double>(st.iterations()),
+                                                  benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
 void BM_f16_gemv(benchmark::State& st, const char* isa) {
@@ -100,7 +128,7 @@ void BM_bandwidth(benchmark::State& st) {
 }
 
 // 2B-4T shapes: q|k|v fused (3840 x 2560), gate|up (13824 x 2560), down (2560 x 6912).
-void t2_args(benchmark::internal::Benchmark* b) {
+void tr16_args(benchmark::internal::Benchmark* b) {
   for (int64_t nt : {1, 64}) {
     b->Args({3840, 2560, nt});
     b->Args({13824, 2560, nt});
@@ -108,9 +136,11 @@ void t2_args(benchmark::internal::Benchmark* b) {
   }
 }
 
-BENCHMARK_CAPTURE(BM_t2_gemm, ref, "ref")->Args({2560, 2560, 1});
-BENCHMARK_CAPTURE(BM_t2_gemm, avx2, "avx2")->Apply(t2_args);
-BENCHMARK_CAPTURE(BM_t2_gemm, avx512, "avx512")->Apply(t2_args);
+BENCHMARK_CAPTURE(BM_tr16_gemm, ref, "ref")->Args({2560, 2560, 1});
+BENCHMARK_CAPTURE(BM_tr16_gemm, avx2, "avx2")->Apply(tr16_args);
+BENCHMARK_CAPTURE(BM_tr16_gemm, avx512, "avx512")->Apply(tr16_args);
+BENCHMARK_CAPTURE(BM_tr16_gemv_dram, avx2, "avx2")->Args({13824, 2560, 8});
+BENCHMARK_CAPTURE(BM_tr16_gemv_dram, avx512, "avx512")->Args({13824, 2560, 8});
 BENCHMARK_CAPTURE(BM_f16_gemv, avx2, "avx2")->Args({16384, 2560});
 BENCHMARK_CAPTURE(BM_f16_gemv, avx512, "avx512")->Args({16384, 2560});
 BENCHMARK(BM_bandwidth)->Arg(1024)->Unit(benchmark::kMillisecond);

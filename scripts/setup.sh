@@ -13,6 +13,7 @@ pkgs=(
   libcurl4-openssl-dev libssl-dev                # tern pull: HTTPS downloads, SHA-256 checks
   libcpp-httplib-dev                             # HTTP server (tern serve) and test servers
   curl chromium                                  # server tests with real clients (curl, the web page)
+  g++-aarch64-linux-gnu qemu-user                # NEON kernels: cross-built and tested under qemu
 )
 case "${1:-}" in
   --fixtures) pkgs+=(python3-torch python3-numpy python3-sentencepiece bible-kjv bible-kjv-text fortunes libopenblas0-serial) ;;  # tools/ scripts

@@ -3,10 +3,19 @@
 // allocate, and has a scalar reference in ref/ that tests compare against (exactly for the
 // integer kernels).
 //
-// Ternary weights use tern's repacked layout "T2" (docs/FORMATS.md): per row, K_pad/4 bytes
-// (K_pad = K rounded up to 128); each 128-element chunk is 32 bytes where byte j holds the
-// codes (t + 1, in {0,1,2}) of elements j, j+32, j+64, j+96 in bits 1:0, 3:2, 5:4, 7:6.
-// Kernels return raw sums S = sum(code * q); the caller recovers sum(t * q) = S - sum(q).
+// Ternary weights use tern's repacked layout "TR16" (docs/PERFORMANCE.md): rows are grouped 16
+// at a time (rows padded to a multiple of 16 with zero weights), columns padded to K_pad (K
+// rounded up to 128). A group is K_pad/16 blocks of 64 bytes, one per 16 columns, stored in
+// column order; group g starts at byte g * 4 * K_pad. In block b of group g:
+//
+//   byte i (0..63):  row   = 16 g + i / 4
+//                    bits 2s+1:2s (s = 0..3) = code of column 16 b + 4 s + (i % 4)
+//
+// so after (byte >> 2s) & 3 each 32-bit lane holds 4 consecutive columns of one row: exactly
+// the operand vpdpbusd (AVX-512 VNNI, one lane per row), maddubs (AVX2, 8 rows per register)
+// and sdot (NEON, 4 rows per register) want, with the 4 matching activations broadcast.
+// Codes are t + 1 in {0,1,2}. Kernels return raw sums S = sum(code * q); the caller recovers
+// sum(t * q) = S - sum(q).
 #pragma once
 
 #include <cstdint>
@@ -14,8 +23,13 @@
 
 namespace tern {
 
-inline constexpr int64_t kT2Chunk = 128;  // elements per packed chunk
-inline constexpr int64_t round_up_t2(int64_t k) { return (k + kT2Chunk - 1) / kT2Chunk * kT2Chunk; }
+inline constexpr int64_t kTrKAlign = 128;  // K padding (activations are padded to match)
+inline constexpr int64_t kTrRows = 16;     // rows per group
+inline constexpr int64_t kTrBlockCols = 16;  // columns per 64-byte block
+inline constexpr int64_t round_up_k(int64_t k) { return (k + kTrKAlign - 1) / kTrKAlign * kTrKAlign; }
+inline constexpr int64_t round_up_rows(int64_t r) { return (r + kTrRows - 1) / kTrRows * kTrRows; }
+// Bytes of one 16-row group.
+inline constexpr int64_t tr_group_bytes(int64_t k_pad) { return k_pad * kTrRows / 4; }
 
 struct KernelTable {
   const char* isa = "ref";
@@ -26,11 +40,12 @@ struct KernelTable {
   void (*quantize_act)(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* scale,
                        int32_t* qsum) = nullptr;
 
-  // GEMM over T2 rows: for r in [0, nrows), t in [0, n_tok):
-  //   out[t * out_stride + r] = sum_k code(r, k) * q[t * k_pad + k]
-  // codes: row r at codes + r * (k_pad / 4). n_tok may be 1 (decode).
-  void (*t2_gemm)(const uint8_t* codes, int64_t nrows, int64_t k_pad, const int8_t* q,
-                  int64_t n_tok, int32_t* out, int64_t out_stride) = nullptr;
+  // GEMM over TR16 groups: for r in [0, 16 n_groups), t in [0, n_tok):
+  //   out[t * out_stride + r] = sum_k code(r, k) * q[t * q_stride + k],  k in [0, k_pad)
+  // codes: the first group (groups follow each other). n_tok may be 1 (decode). q needs no
+  // alignment; q_stride >= k_pad.
+  void (*tr16_gemm)(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+                    int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) = nullptr;
 
   // Float GEMM with an F16 (IEEE half) weight matrix w [nrows x k] (row stride k):
   //   out[t * out_stride + r] = sum_k w(r, k) * x[t * k + k']
@@ -39,6 +54,15 @@ struct KernelTable {
   // Same with an F32 weight matrix.
   void (*f32_gemm)(const float* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
                    float* out, int64_t out_stride) = nullptr;
+
+  // Attention over one KV head, for nq query rows that share it (GQA heads, tokens):
+  //   scores:  out[i * out_stride + j] = dot(q + i * q_stride, k + j * k_stride) over d
+  //   values:  out[i * out_stride + c] = sum_j p[i * p_stride + j] * v[j * v_stride + c], c < d
+  // (values overwrites out). No alignment needed.
+  void (*attn_scores)(const float* q, int64_t nq, int64_t q_stride, const float* k, int64_t nk,
+                      int64_t k_stride, int64_t d, float* out, int64_t out_stride) = nullptr;
+  void (*attn_values)(const float* p, int64_t nq, int64_t p_stride, const float* v, int64_t nk,
+                      int64_t v_stride, int64_t d, float* out, int64_t out_stride) = nullptr;
 
   // Attention helpers over one head: dot products and weighted accumulation.
   float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;

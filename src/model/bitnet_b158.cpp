@@ -57,11 +57,29 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
   grow(s.attn, n * qd);
   grow(s.gate_up, n * 2 * F);
   grow(s.ffn, n * D);
+  // Attention tiles: runs of consecutive batch entries of one sequence, at most kAttTile long.
+  constexpr int64_t kAttTile = 8;
+  std::vector<int64_t> att_tiles;  // tile t is [att_tiles[t], att_tiles[t + 1])
+  for (int64_t i = 0; i < n; ++i) {
+    if (i == 0 || batch.seq[i] != batch.seq[i - 1] || i - att_tiles.back() == kAttTile) att_tiles.push_back(i);
+  }
+  const int64_t n_att_tiles = static_cast<int64_t>(att_tiles.size());
+  att_tiles.push_back(n);
   if (static_cast<int>(s.att_scores.size()) < pool.n_threads()) s.att_scores.resize(static_cast<size_t>(pool.n_threads()));
-  for (auto& b : s.att_scores) grow(b, kv.n_ctx());
+  const int64_t att_rows = kAttTile * (c.n_head / c.n_head_kv);
+  for (auto& b : s.att_scores) grow(b, att_rows * (2 * hd + kv.n_ctx()));
 
   float* h = s.h.data();
   for (int64_t i = 0; i < n; ++i) embed(batch.tokens[i], h + i * D);
+  // Per-token element-wise work (norms, rope, activation) runs on the pool during prefill, so
+  // it does not leave the other threads idle; a single token runs inline.
+  auto per_token = [&](auto&& fn) {
+    if (n < 2) {
+      for (int64_t i = 0; i < n; ++i) fn(i);
+    } else {
+      pool.parallel_for(n, [&](int64_t i, int) { fn(i); });
+    }
+  };
 
   const int64_t qkv_w = qd + 2 * kvd;
   const int64_t group = c.n_head / c.n_head_kv;
@@ -72,7 +90,8 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
     const int li = static_cast<int>(l);
     // --- attention block ---
     float* x = s.x.data();
-    for (int64_t i = 0; i < n; ++i) ops::rms_norm(h + i * D, L.attn_norm.data(), D, c.rms_eps, x + i * D);
+    if (l == 0) per_token([&](int64_t i) { ops::rms_norm(h + i * D, L.attn_norm.data(), D, c.rms_eps, x + i * D); });
+    // (later layers: fused into the previous layer's last residual add)
     dump_slice(dump, "attn_norm", li, x, n, D, 0, D);
     ops::quantize_acts(pool, x, n, D, s.qa);
     float* qkv = s.qkv.data();
@@ -80,52 +99,73 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
     dump_slice(dump, "q_proj", li, qkv, n, qkv_w, 0, qd);
     dump_slice(dump, "k_proj", li, qkv, n, qkv_w, qd, kvd);
     dump_slice(dump, "v_proj", li, qkv, n, qkv_w, qd + kvd, kvd);
-    for (int64_t i = 0; i < n; ++i) {
+    per_token([&](int64_t i) {
       float* row = qkv + i * qkv_w;
       ops::rope_neox(row, c.n_head, hd, c.rope_dim, batch.pos[i], c.rope_theta);
       ops::rope_neox(row + qd, c.n_head_kv, hd, c.rope_dim, batch.pos[i], c.rope_theta);
       std::copy_n(row + qd, kvd, kv.k(l, batch.seq[i], batch.pos[i]));
       std::copy_n(row + qd + kvd, kvd, kv.v(l, batch.seq[i], batch.pos[i]));
-    }
+    });
+    // Attention, one task per (tile of up to kAttTile consecutive tokens of one sequence, KV
+    // head): the tile's queries of every head sharing that KV head (GQA) are scored against the
+    // keys together, so each key and value row is read once per tile, not once per query.
     float* attn = s.attn.data();
-    pool.parallel_for(n * c.n_head, [&](int64_t task, int worker) {
-      const int64_t i = task / c.n_head, head = task % c.n_head, kvh = head / group;
-      const int64_t p = batch.pos[i], seq = batch.seq[i];
-      const float* q = qkv + i * qkv_w + head * hd;
-      float* sc = s.att_scores[static_cast<size_t>(worker)].data();
-      float mx = -INFINITY;
-      for (int64_t j = 0; j <= p; ++j) {
-        sc[j] = kt.dot_f32(q, kv.k(l, seq, j) + kvh * hd, hd) * att_scale;
-        mx = std::max(mx, sc[j]);
+    pool.parallel_for(n_att_tiles * c.n_head_kv, [&](int64_t task, int worker) {
+      const int64_t tile = task / c.n_head_kv, kvh = task % c.n_head_kv;
+      const int64_t i0 = att_tiles[static_cast<size_t>(tile)], i1 = att_tiles[static_cast<size_t>(tile) + 1];
+      const int64_t rows = (i1 - i0) * group, seq = batch.seq[i0];
+      int64_t nk = 0;
+      for (int64_t i = i0; i < i1; ++i) nk = std::max<int64_t>(nk, batch.pos[i] + 1);
+      float* qbuf = s.att_scores[static_cast<size_t>(worker)].data();  // [rows, hd]
+      float* obuf = qbuf + kAttTile * group * hd;                       // [rows, hd]
+      float* sc = obuf + kAttTile * group * hd;                         // [rows, nk]
+      for (int64_t i = i0; i < i1; ++i) {
+        std::copy_n(qkv + i * qkv_w + kvh * group * hd, group * hd, qbuf + (i - i0) * group * hd);
       }
-      float sum = 0.0f;
-      for (int64_t j = 0; j <= p; ++j) {
-        sc[j] = std::exp(sc[j] - mx);
-        sum += sc[j];
+      kt.attn_scores(qbuf, rows, hd, kv.k(l, seq, 0) + kvh * hd, nk, kvd, hd, sc, nk);
+      for (int64_t r = 0; r < rows; ++r) {
+        float* sr = sc + r * nk;
+        const int64_t p = batch.pos[i0 + r / group];
+        float mx = -INFINITY;
+        for (int64_t j = 0; j <= p; ++j) {
+          sr[j] *= att_scale;
+          mx = std::max(mx, sr[j]);
+        }
+        float sum = 0.0f;
+        for (int64_t j = 0; j <= p; ++j) {
+          sr[j] = std::exp(sr[j] - mx);
+          sum += sr[j];
+        }
+        const float inv = 1.0f / sum;
+        for (int64_t j = 0; j <= p; ++j) sr[j] *= inv;
+        std::fill(sr + p + 1, sr + nk, 0.0f);  // causal: later keys of the tile
       }
-      float* out = attn + i * qd + head * hd;
-      std::fill_n(out, hd, 0.0f);
-      const float inv = 1.0f / sum;
-      for (int64_t j = 0; j <= p; ++j) kt.axpy_f32(sc[j] * inv, kv.v(l, seq, j) + kvh * hd, out, hd);
+      kt.attn_values(sc, rows, nk, kv.v(l, seq, 0) + kvh * hd, nk, kvd, hd, obuf, hd);
+      for (int64_t i = i0; i < i1; ++i) {
+        std::copy_n(obuf + (i - i0) * group * hd, group * hd, attn + i * qd + kvh * group * hd);
+      }
     });
     if (L.attn_sub_norm.size()) {
-      for (int64_t i = 0; i < n; ++i) ops::rms_norm(attn + i * qd, L.attn_sub_norm.data(), qd, c.rms_eps, attn + i * qd);
+      per_token([&](int64_t i) { ops::rms_norm(attn + i * qd, L.attn_sub_norm.data(), qd, c.rms_eps, attn + i * qd); });
       dump_slice(dump, "attn_sub_norm", li, attn, n, qd, 0, qd);
     }
     ops::quantize_acts(pool, attn, n, qd, s.qa);
     float* o = s.ffn.data();
     ops::ternary_matmul(pool, L.wo, s.qa, o, D);
     dump_slice(dump, "attn_out", li, o, n, D, 0, D);
-    for (int64_t i = 0; i < n * D; ++i) h[i] += o[i];
-
     // --- feed-forward block ---
-    for (int64_t i = 0; i < n; ++i) ops::rms_norm(h + i * D, L.ffn_norm.data(), D, c.rms_eps, x + i * D);
+    per_token([&](int64_t i) {
+      float* hi = h + i * D;
+      const float* oi = o + i * D;
+      for (int64_t j = 0; j < D; ++j) hi[j] += oi[j];
+      ops::rms_norm(hi, L.ffn_norm.data(), D, c.rms_eps, x + i * D);
+    });
     dump_slice(dump, "ffn_norm", li, x, n, D, 0, D);
     ops::quantize_acts(pool, x, n, D, s.qa);
     float* gu = s.gate_up.data();
     ops::ternary_matmul(pool, L.wgate_up, s.qa, gu, 2 * F);
     float* m = x;  // reuse: [n, F]
-    for (int64_t i = 0; i < n; ++i) {
+    per_token([&](int64_t i) {
       const float* g = gu + i * 2 * F;
       const float* u = g + F;
       float* mi = m + i * F;
@@ -138,12 +178,18 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
         for (int64_t j = 0; j < F; ++j) mi[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
       }
       if (L.ffn_sub_norm.size()) ops::rms_norm(mi, L.ffn_sub_norm.data(), F, c.rms_eps, mi);
-    }
+    });
     if (L.ffn_sub_norm.size()) dump_slice(dump, "ffn_sub_norm", li, m, n, F, 0, F);
     ops::quantize_acts(pool, m, n, F, s.qa);
     ops::ternary_matmul(pool, L.wdown, s.qa, o, D);
     dump_slice(dump, "ffn_out", li, o, n, D, 0, D);
-    for (int64_t i = 0; i < n * D; ++i) h[i] += o[i];
+    const LayerWeights* next = l + 1 < c.n_layer ? &layers_[static_cast<size_t>(l + 1)] : nullptr;
+    per_token([&](int64_t i) {
+      float* hi = h + i * D;
+      const float* oi = o + i * D;
+      for (int64_t j = 0; j < D; ++j) hi[j] += oi[j];
+      if (next) ops::rms_norm(hi, next->attn_norm.data(), D, c.rms_eps, x + i * D);
+    });
     dump_slice(dump, "h", li, h, n, D, 0, D);
   }
 

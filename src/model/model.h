@@ -64,7 +64,7 @@ struct Batch {
 struct ForwardScratch {
   AlignedBuffer<float> h, x, qkv, attn, gate_up, ffn, logits_in;
   ops::QuantActs qa;
-  std::vector<AlignedBuffer<float>> att_scores;  // per worker [ctx]
+  std::vector<AlignedBuffer<float>> att_scores;  // per worker: one attention tile (queries, outputs, scores)
 };
 
 class Model {

@@ -8,17 +8,20 @@
 
 namespace tern::ops {
 namespace {
-// Tiles: rows per task keep a task's codes in L1/L2; tokens per tile keep the activations of
-// a tile (64 x K bytes) in L2 during prefill.
+// Prefill tiles: 64 rows (40 KB of codes at K = 2560) x 64 tokens (160 KB of activations) stay
+// in L2 while the kernel sweeps 8-token x 32-row register tiles over them. Decode tasks take
+// 128 rows: large enough that the atomic hand-out is noise, small enough to balance 2 threads.
 constexpr int64_t kRowsPerTask = 64;
 constexpr int64_t kTokPerTile = 64;
+constexpr int64_t kRowsPerDecodeTask = 128;
+static_assert(kRowsPerTask % kTrRows == 0 && kRowsPerDecodeTask % kTrRows == 0);
 }  // namespace
 
 void quantize_acts(ThreadPool& pool, const float* x, int64_t n_tok, int64_t k, QuantActs& out) {
   const KernelTable& kt = kernels();
   out.n_tok = n_tok;
   out.k = k;
-  out.k_pad = round_up_t2(k);
+  out.k_pad = round_up_k(k);
   const size_t need = static_cast<size_t>(n_tok * out.k_pad);
   if (out.q.size() < need) out.q.resize(need);
   out.scale.resize(static_cast<size_t>(n_tok));
@@ -37,23 +40,26 @@ void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a
                     int64_t y_stride) {
   TERN_ASSERT(w.k_pad == a.k_pad && w.cols == a.k);
   const KernelTable& kt = kernels();
-  const int64_t row_tasks = (w.rows + kRowsPerTask - 1) / kRowsPerTask;
+  const int64_t rows_per_task = a.n_tok == 1 ? kRowsPerDecodeTask : kRowsPerTask;
+  const int64_t row_tasks = (w.rows_pad + rows_per_task - 1) / rows_per_task;
   const int64_t tok_tiles = (a.n_tok + kTokPerTile - 1) / kTokPerTile;
-  const int64_t row_bytes = w.k_pad / 4;
+  const int64_t gb = tr_group_bytes(w.k_pad);
   pool.parallel_for(row_tasks * tok_tiles, [&](int64_t task, int) {
-    const int64_t r0 = (task % row_tasks) * kRowsPerTask;
+    const int64_t r0 = (task % row_tasks) * rows_per_task;
     const int64_t t0 = (task / row_tasks) * kTokPerTile;
-    const int64_t nr = std::min(kRowsPerTask, w.rows - r0);
+    const int64_t nr_pad = std::min(rows_per_task, w.rows_pad - r0);
+    const int64_t nr = std::min(nr_pad, w.rows - r0);
     const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
     alignas(64) int32_t acc[kRowsPerTask * kTokPerTile];
-    kt.t2_gemm(w.codes.data() + r0 * row_bytes, nr, w.k_pad, a.q.data() + t0 * a.k_pad, nt, acc, nr);
+    kt.tr16_gemm(w.codes.data() + r0 / kTrRows * gb, nr_pad / kTrRows, w.k_pad,
+                 a.q.data() + t0 * a.k_pad, a.k_pad, nt, acc, nr_pad);
+    const float* rs = w.row_scale.data() + r0;
     for (int64_t t = 0; t < nt; ++t) {
       const float inv_s = 1.0f / a.scale[t0 + t];
       const int32_t qs = a.qsum[t0 + t];
+      const int32_t* at = acc + t * nr_pad;
       float* yt = y + (t0 + t) * y_stride + r0;
-      for (int64_t r = 0; r < nr; ++r) {
-        yt[r] = static_cast<float>(acc[t * nr + r] - qs) * inv_s * w.row_scale[r0 + r];
-      }
+      for (int64_t r = 0; r < nr; ++r) yt[r] = static_cast<float>(at[r] - qs) * inv_s * rs[r];
     }
   });
 }

@@ -18,6 +18,8 @@ namespace {
 // About 50-200 us of spinning before sleeping: long enough to bridge the gap between two
 // matmuls of one decode step, short enough not to burn a core while idle.
 constexpr int kSpinIters = 20000;
+// About 10-50 us of spinning on the last tasks of a job before yielding the core.
+constexpr int kWaitSpinsBeforeYield = 2000;
 }  // namespace
 
 int ThreadPool::hardware_threads() {
@@ -61,7 +63,13 @@ void ThreadPool::worker_main(int worker) {
     // Spin, then sleep, until the generation moves.
     uint64_t g = generation_.load(std::memory_order_acquire);
     for (int i = 0; g == seen && i < kSpinIters; ++i) {
-      TERN_CPU_RELAX();
+      // Past the first stretch, yield between polls: on a busy machine this hands the core to
+      // the thread that will publish the next job instead of spinning against it.
+      if (i < kWaitSpinsBeforeYield) {
+        TERN_CPU_RELAX();
+      } else {
+        std::this_thread::yield();
+      }
       g = generation_.load(std::memory_order_acquire);
     }
     if (g == seen) {
@@ -93,7 +101,16 @@ void ThreadPool::parallel_for(int64_t n_tasks, const TaskFn& fn) {
   }
   cv_.notify_all();
   run_tasks(0);
-  while (active_.load(std::memory_order_acquire) != 0) TERN_CPU_RELAX();
+  // Every task is claimed; wait for workers still running theirs. If that takes long, a worker
+  // was likely preempted (more runnable threads than cores): yield so it can finish instead of
+  // burning the rest of our time slice.
+  for (int spins = 0; active_.load(std::memory_order_acquire) != 0; ++spins) {
+    if (spins < kWaitSpinsBeforeYield) {
+      TERN_CPU_RELAX();
+    } else {
+      std::this_thread::yield();
+    }
+  }
   fn_ = nullptr;
 }
 

@@ -11,6 +11,7 @@
 #include "core/error.h"
 #include "core/fp16.h"
 #include "kernels/table.h"
+#include "ops/ternary_matrix.h"
 
 namespace tern {
 namespace {
@@ -25,21 +26,22 @@ std::vector<const KernelTable*> runnable_tables() {
   return out;
 }
 
-// Packs trits (row-major nrows x k) into T2 rows of k_pad/4 bytes, written straight from the
-// layout description in table.h (independent of any loader code).
-std::vector<uint8_t> pack_t2(const std::vector<int8_t>& trits, int64_t nrows, int64_t k) {
-  const int64_t k_pad = round_up_t2(k);
-  std::vector<uint8_t> out(static_cast<size_t>(nrows * k_pad / 4), 0x55);  // code 1 = zero
-  for (int64_t r = 0; r < nrows; ++r) {
-    for (int64_t c = 0; c < k_pad; c += 128) {
-      for (int j = 0; j < 32; ++j) {
-        uint8_t b = 0;
+// Packs trits (row-major nrows x k) into TR16 groups, written straight from the layout
+// description in table.h (independent of TernaryMatrix).
+std::vector<uint8_t> pack_tr16(const std::vector<int8_t>& trits, int64_t nrows, int64_t k) {
+  const int64_t k_pad = round_up_k(k), rows_pad = round_up_rows(nrows);
+  std::vector<uint8_t> out(static_cast<size_t>(rows_pad * k_pad / 4), 0x55);  // code 1 = zero
+  for (int64_t g = 0; g < rows_pad / 16; ++g) {
+    for (int64_t b = 0; b < k_pad / 16; ++b) {
+      for (int i = 0; i < 64; ++i) {
+        const int64_t row = 16 * g + i / 4;
+        uint8_t v = 0;
         for (int s = 0; s < 4; ++s) {
-          const int64_t col = c + j + 32 * s;
-          const int code = col < k ? trits[r * k + col] + 1 : 1;
-          b |= static_cast<uint8_t>(code << (2 * s));
+          const int64_t col = 16 * b + 4 * s + i % 4;
+          const int code = (row < nrows && col < k) ? trits[row * k + col] + 1 : 1;
+          v |= static_cast<uint8_t>(code << (2 * s));
         }
-        out[r * k_pad / 4 + c / 4 + j] = b;
+        out[static_cast<size_t>(g * 4 * k_pad + b * 64 + i)] = v;
       }
     }
   }
@@ -69,7 +71,7 @@ TEST(Kernels, QuantizeActMatchesReferenceExactly) {
           x[0] = 10.0f;
           x[1] = 0.5f * 10.0f / 127.0f;
         }
-        const int64_t n_pad = round_up_t2(n);
+        const int64_t n_pad = round_up_k(n);
         std::vector<int8_t> q1(static_cast<size_t>(n_pad + 1), 7), q2(static_cast<size_t>(n_pad + 1), 9);
         float s1 = 0, s2 = 0;
         int32_t sum1 = 0, sum2 = 0;
@@ -111,39 +113,75 @@ TEST(Kernels, TernaryGemmMatchesReferenceExactly) {
   std::uniform_int_distribution<int> trit(-1, 1), act(-128, 127);
   const KernelTable& ref = *kernel_table_for("ref");
   const int64_t ks[] = {1, 5, 127, 128, 129, 256, 384, 640, 1000};
-  const int64_t toks[] = {1, 2, 3, 4, 5, 9};
+  const int64_t toks[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 17};
+  const int64_t row_counts[] = {7, 16, 33, 64, 80};
   for (int64_t k : ks) {
-    const int64_t k_pad = round_up_t2(k);
-    const int64_t nrows = 7;
-    std::vector<int8_t> trits(static_cast<size_t>(nrows * k));
-    for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
-    const std::vector<uint8_t> codes = pack_t2(trits, nrows, k);
-    for (int64_t nt : toks) {
-      AlignedBuffer<int8_t> qbuf(static_cast<size_t>(nt * k_pad + 64));
-      int8_t* q = qbuf.data() + 1;  // misaligned on purpose
-      for (int64_t t = 0; t < nt; ++t) {
-        for (int64_t i = 0; i < k_pad; ++i) q[t * k_pad + i] = i < k ? static_cast<int8_t>(act(rng)) : 0;
+    const int64_t k_pad = round_up_k(k);
+    for (int64_t nrows : row_counts) {
+      const int64_t rows_pad = round_up_rows(nrows), n_groups = rows_pad / 16;
+      std::vector<int8_t> trits(static_cast<size_t>(nrows * k));
+      for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
+      // edge values: row 0 all +1 (code 2), row 1 all -1 (code 0)
+      for (int64_t i = 0; i < k; ++i) trits[i] = 1;
+      if (nrows > 1) {
+        for (int64_t i = 0; i < k; ++i) trits[k + i] = -1;
       }
-      // edge values: all -128 in token 0
-      for (int64_t i = 0; i < k; ++i) q[i] = -128;
-      std::vector<int32_t> want(static_cast<size_t>(nt * nrows));
-      ref.t2_gemm(codes.data(), nrows, k_pad, q, nt, want.data(), nrows);
-      // the reference against a direct sum over trits
-      for (int64_t t = 0; t < nt; ++t) {
-        for (int64_t r = 0; r < nrows; ++r) {
-          int64_t direct = 0, qs = 0;
-          for (int64_t i = 0; i < k; ++i) {
-            direct += trits[r * k + i] * q[t * k_pad + i];
-            qs += q[t * k_pad + i];
+      const std::vector<uint8_t> packed = pack_tr16(trits, nrows, k);
+      // misaligned codes on purpose (kernels must not assume alignment)
+      std::vector<uint8_t> cbuf(packed.size() + 64);
+      uint8_t* codes = cbuf.data() + 3;
+      std::copy(packed.begin(), packed.end(), codes);
+      for (int64_t nt : toks) {
+        const int64_t q_stride = k_pad + 16;  // a stride wider than k_pad must work
+        AlignedBuffer<int8_t> qbuf(static_cast<size_t>(nt * q_stride + 64));
+        int8_t* q = qbuf.data() + 1;  // misaligned on purpose
+        for (int64_t t = 0; t < nt; ++t) {
+          for (int64_t i = 0; i < q_stride; ++i) q[t * q_stride + i] = i < k ? static_cast<int8_t>(act(rng)) : 0;
+        }
+        // edge values: all -128 in token 0, all 127 in the last token
+        for (int64_t i = 0; i < k; ++i) q[i] = -128;
+        if (nt > 1) {
+          for (int64_t i = 0; i < k; ++i) q[(nt - 1) * q_stride + i] = 127;
+        }
+        const int64_t out_stride = rows_pad + 5;
+        std::vector<int32_t> want(static_cast<size_t>(nt * out_stride), -7);
+        ref.tr16_gemm(codes, n_groups, k_pad, q, q_stride, nt, want.data(), out_stride);
+        // the reference against a direct sum over trits (padding rows sum to sum(q))
+        for (int64_t t = 0; t < nt; ++t) {
+          int64_t qs = 0;
+          for (int64_t i = 0; i < k; ++i) qs += q[t * q_stride + i];
+          for (int64_t r = 0; r < rows_pad; ++r) {
+            int64_t direct = 0;
+            for (int64_t i = 0; r < nrows && i < k; ++i) direct += trits[r * k + i] * q[t * q_stride + i];
+            ASSERT_EQ(want[t * out_stride + r] - qs, direct) << "ref k=" << k << " rows=" << nrows;
           }
-          ASSERT_EQ(want[t * nrows + r] - qs, direct) << "ref k=" << k;
+          ASSERT_EQ(want[t * out_stride + rows_pad], -7) << "ref wrote past its rows";
+        }
+        for (const KernelTable* kt : runnable_tables()) {
+          std::vector<int32_t> got(want.size(), -7);
+          kt->tr16_gemm(codes, n_groups, k_pad, q, q_stride, nt, got.data(), out_stride);
+          ASSERT_EQ(got, want) << kt->isa << " k=" << k << " rows=" << nrows << " n_tok=" << nt;
         }
       }
-      for (const KernelTable* kt : runnable_tables()) {
-        std::vector<int32_t> got(static_cast<size_t>(nt * nrows), -1);
-        kt->t2_gemm(codes.data(), nrows, k_pad, q, nt, got.data(), nrows);
-        ASSERT_EQ(got, want) << kt->isa << " k=" << k << " n_tok=" << nt;
-      }
+    }
+  }
+}
+
+TEST(Kernels, TernaryMatrixRoundTripsThroughTr16) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> trit(-1, 1);
+  for (int64_t k : {3, 128, 300}) {
+    const int64_t rows = 21;
+    TernaryMatrix m;
+    m.allocate(rows, k);
+    std::vector<int8_t> trits(static_cast<size_t>(rows * k));
+    for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
+    for (int64_t r = 0; r < rows; ++r) m.set_row(r, trits.data() + r * k, 0.5f);
+    EXPECT_EQ(std::vector<uint8_t>(m.codes.data(), m.codes.data() + m.codes.size()), pack_tr16(trits, rows, k));
+    std::vector<int8_t> back(static_cast<size_t>(k));
+    for (int64_t r = 0; r < rows; ++r) {
+      m.get_row(r, back.data());
+      ASSERT_EQ(back, std::vector<int8_t>(trits.begin() + r * k, trits.begin() + (r + 1) * k)) << "row " << r;
     }
   }
 }
@@ -153,7 +191,8 @@ TEST(Kernels, FloatGemmsMatchReference) {
   std::normal_distribution<float> nd(0.0f, 1.0f);
   const KernelTable& ref = *kernel_table_for("ref");
   for (int64_t k : {1, 7, 16, 33, 100, 256, 259}) {
-    const int64_t nrows = 5, nt = 3;
+   for (int64_t nt : {1, 3}) {  // one token takes the multi-row GEMV path
+    const int64_t nrows = 9;
     std::vector<uint16_t> wh(static_cast<size_t>(nrows * k));
     std::vector<float> wf(static_cast<size_t>(nrows * k)), x(static_cast<size_t>(nt * k));
     for (size_t i = 0; i < wh.size(); ++i) {
@@ -180,6 +219,44 @@ TEST(Kernels, FloatGemmsMatchReference) {
       ref.axpy_f32(0.37f, wf.data(), y1.data(), k);
       kt->axpy_f32(0.37f, wf.data(), y2.data(), k);
       for (int64_t i = 0; i < k; ++i) ASSERT_NEAR(y1[i], y2[i], 1e-6f * (1 + std::fabs(y1[i]))) << kt->isa;
+    }
+   }
+  }
+}
+
+TEST(Kernels, AttentionKernelsMatchReference) {
+  std::mt19937 rng(4);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::uniform_real_distribution<float> ud(0.0f, 1.0f);
+  const KernelTable& ref = *kernel_table_for("ref");
+  for (int64_t d : {5, 16, 64, 100, 128, 130, 200}) {
+    for (int64_t nq : {1, 3, 4, 5, 9}) {
+      for (int64_t nk : {1, 3, 4, 7, 17}) {
+        const int64_t qs = d + 3, ks = d + 5, os = nk + 2, vs = d + 1, ps = nk + 1, o2 = d + 7;
+        std::vector<float> qb(static_cast<size_t>(nq * qs + 1)), kb(static_cast<size_t>(nk * ks + 1));
+        std::vector<float> vb(static_cast<size_t>(nk * vs + 1)), pb(static_cast<size_t>(nq * ps + 1));
+        for (auto& v : qb) v = nd(rng);
+        for (auto& v : kb) v = nd(rng);
+        for (auto& v : vb) v = nd(rng);
+        for (auto& v : pb) v = ud(rng);
+        // +1: misaligned on purpose
+        const float *q = qb.data() + 1, *k = kb.data() + 1, *v = vb.data() + 1, *p = pb.data() + 1;
+        std::vector<float> want(static_cast<size_t>(nq * os), -3.0f), want_v(static_cast<size_t>(nq * o2), -3.0f);
+        ref.attn_scores(q, nq, qs, k, nk, ks, d, want.data(), os);
+        ref.attn_values(p, nq, ps, v, nk, vs, d, want_v.data(), o2);
+        const float tol = 1e-5f * std::sqrt(static_cast<float>(d + nk)) * 4.0f;
+        for (const KernelTable* kt : runnable_tables()) {
+          std::vector<float> got(want.size(), -3.0f), got_v(want_v.size(), -3.0f);
+          kt->attn_scores(q, nq, qs, k, nk, ks, d, got.data(), os);
+          kt->attn_values(p, nq, ps, v, nk, vs, d, got_v.data(), o2);
+          for (size_t i = 0; i < want.size(); ++i) {
+            ASSERT_NEAR(got[i], want[i], tol * (1.0f + std::fabs(want[i]))) << kt->isa << " scores d=" << d << " nq=" << nq << " nk=" << nk << " i=" << i;
+          }
+          for (size_t i = 0; i < want_v.size(); ++i) {
+            ASSERT_NEAR(got_v[i], want_v[i], tol * (1.0f + std::fabs(want_v[i]))) << kt->isa << " values d=" << d << " nq=" << nq << " nk=" << nk << " i=" << i;
+          }
+        }
+      }
     }
   }
 }

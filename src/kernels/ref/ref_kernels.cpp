@@ -26,23 +26,24 @@ void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* sc
   *qsum = sum;
 }
 
-void t2_gemm(const uint8_t* codes, int64_t nrows, int64_t k_pad, const int8_t* q, int64_t n_tok,
-             int32_t* out, int64_t out_stride) {
-  const int64_t row_bytes = k_pad / 4;
-  for (int64_t r = 0; r < nrows; ++r) {
-    const uint8_t* w = codes + r * row_bytes;
-    for (int64_t t = 0; t < n_tok; ++t) {
-      const int8_t* a = q + t * k_pad;
-      int32_t acc = 0;
-      for (int64_t c = 0; c < k_pad; c += kT2Chunk) {
-        const uint8_t* b = w + c / 4;
-        for (int j = 0; j < 32; ++j) {
-          const uint8_t v = b[j];
-          acc += (v & 3) * a[c + j] + ((v >> 2) & 3) * a[c + j + 32] +
-                 ((v >> 4) & 3) * a[c + j + 64] + ((v >> 6) & 3) * a[c + j + 96];
+// Reads the TR16 layout exactly as table.h describes it, one code at a time.
+void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+               int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
+  const int64_t n_blocks = k_pad / kTrBlockCols;
+  for (int64_t g = 0; g < n_groups; ++g) {
+    const uint8_t* grp = codes + g * tr_group_bytes(k_pad);
+    for (int64_t lane = 0; lane < kTrRows; ++lane) {
+      for (int64_t t = 0; t < n_tok; ++t) {
+        const int8_t* a = q + t * q_stride;
+        int32_t acc = 0;
+        for (int64_t b = 0; b < n_blocks; ++b) {
+          for (int j = 0; j < 4; ++j) {
+            const uint8_t v = grp[b * 64 + lane * 4 + j];
+            for (int s = 0; s < 4; ++s) acc += ((v >> (2 * s)) & 3) * a[b * kTrBlockCols + 4 * s + j];
+          }
         }
+        out[t * out_stride + g * kTrRows + lane] = acc;
       }
-      out[t * out_stride + r] = acc;
     }
   }
 }
@@ -79,6 +80,22 @@ void axpy_f32(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, int64_t nk,
+                 int64_t k_stride, int64_t d, float* out, int64_t out_stride) {
+  for (int64_t i = 0; i < nq; ++i) {
+    for (int64_t j = 0; j < nk; ++j) out[i * out_stride + j] = dot_f32(q + i * q_stride, k + j * k_stride, d);
+  }
+}
+
+void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, int64_t nk,
+                 int64_t v_stride, int64_t d, float* out, int64_t out_stride) {
+  for (int64_t i = 0; i < nq; ++i) {
+    float* o = out + i * out_stride;
+    for (int64_t c = 0; c < d; ++c) o[c] = 0.0f;
+    for (int64_t j = 0; j < nk; ++j) axpy_f32(p[i * p_stride + j], v + j * v_stride, o, d);
+  }
+}
+
 }  // namespace
 
 const KernelTable& table() {
@@ -86,9 +103,11 @@ const KernelTable& table() {
     KernelTable k;
     k.isa = "ref";
     k.quantize_act = quantize_act;
-    k.t2_gemm = t2_gemm;
+    k.tr16_gemm = tr16_gemm;
     k.f16_gemm = f16_gemm;
     k.f32_gemm = f32_gemm;
+    k.attn_scores = attn_scores;
+    k.attn_values = attn_values;
     k.dot_f32 = dot_f32;
     k.axpy_f32 = axpy_f32;
     return k;

@@ -8,6 +8,10 @@
 #include "kernels/table.h"
 
 namespace tern::avx2 {
+
+void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+               int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride);
+
 namespace {
 
 inline float hmax_ps(__m256 v) {
@@ -73,46 +77,8 @@ void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* sc
   *qsum = sum;
 }
 
-// Sum over one 128-element chunk of code * q for one token, as 8 int32 partial sums.
-inline __m256i chunk_dot(__m256i c0, __m256i c1, __m256i c2, __m256i c3, const int8_t* a) {
-  const __m256i a0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a));
-  const __m256i a1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32));
-  const __m256i a2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 64));
-  const __m256i a3 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 96));
-  // codes <= 2, |q| <= 128: each int16 lane stays within 4 * 2 * 2 * 128 = 2048.
-  __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(c0, a0), _mm256_maddubs_epi16(c1, a1));
-  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c2, a2));
-  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c3, a3));
-  return _mm256_madd_epi16(s, _mm256_set1_epi16(1));
-}
-
-void t2_gemm(const uint8_t* codes, int64_t nrows, int64_t k_pad, const int8_t* q, int64_t n_tok,
-             int32_t* out, int64_t out_stride) {
-  const int64_t row_bytes = k_pad / 4;
-  const __m256i m3 = _mm256_set1_epi8(3);
-  constexpr int64_t kTok = 4;
-  for (int64_t r = 0; r < nrows; ++r) {
-    const uint8_t* w = codes + r * row_bytes;
-    int64_t t0 = 0;
-    for (; t0 < n_tok; t0 += kTok) {
-      const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
-      __m256i acc[kTok] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                           _mm256_setzero_si256()};
-      for (int64_t c = 0; c < k_pad; c += kT2Chunk) {
-        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c / 4));
-        const __m256i c0 = _mm256_and_si256(v, m3);
-        const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
-        const __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3);
-        const __m256i c3 = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
-        for (int64_t t = 0; t < nt; ++t) {
-          acc[t] = _mm256_add_epi32(acc[t], chunk_dot(c0, c1, c2, c3, q + (t0 + t) * k_pad + c));
-        }
-      }
-      for (int64_t t = 0; t < nt; ++t) out[(t0 + t) * out_stride + r] = hsum_epi32(acc[t]);
-    }
-  }
-}
-
+// One row at a time: a single sequential stream. Reading 2 or 4 rows at once (more loads in
+// flight) measured 30-40% slower from DRAM on Zen 4 (BM_f16_gemv), as did two TR16 groups.
 void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
               float* out, int64_t out_stride) {
   for (int64_t r = 0; r < nrows; ++r) {
@@ -153,6 +119,71 @@ void f32_gemm(const float* w, int64_t nrows, int64_t k, const float* x, int64_t 
   }
 }
 
+// Attention scores for NI queries x NJ keys (see the AVX-512 file); scalar tail for d % 8.
+template <int NI, int NJ>
+void scores_tile(const float* q, int64_t qs, const float* k, int64_t ks, int64_t d, float* out,
+                 int64_t os) {
+  __m256 acc[NI][NJ];
+  for (int i = 0; i < NI; ++i) {
+    for (int j = 0; j < NJ; ++j) acc[i][j] = _mm256_setzero_ps();
+  }
+  int64_t c = 0;
+  for (; c + 8 <= d; c += 8) {
+    __m256 kv[NJ];
+    for (int j = 0; j < NJ; ++j) kv[j] = _mm256_loadu_ps(k + j * ks + c);
+    for (int i = 0; i < NI; ++i) {
+      const __m256 qv = _mm256_loadu_ps(q + i * qs + c);
+      for (int j = 0; j < NJ; ++j) acc[i][j] = _mm256_fmadd_ps(qv, kv[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < NI; ++i) {
+    for (int j = 0; j < NJ; ++j) {
+      float r = hsum_ps(acc[i][j]);
+      for (int64_t t = c; t < d; ++t) r += q[i * qs + t] * k[j * ks + t];
+      out[i * os + j] = r;
+    }
+  }
+}
+
+template <int NI>
+void scores_rows(const float* q, int64_t qs, const float* k, int64_t nk, int64_t ks, int64_t d,
+                 float* out, int64_t os) {
+  int64_t j = 0;
+  for (; j + 4 <= nk; j += 4) scores_tile<NI, 4>(q, qs, k + j * ks, ks, d, out + j, os);
+  for (; j < nk; ++j) scores_tile<NI, 1>(q, qs, k + j * ks, ks, d, out + j, os);
+}
+
+void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, int64_t nk,
+                 int64_t k_stride, int64_t d, float* out, int64_t out_stride) {
+  int64_t i = 0;
+  for (; i + 2 <= nq; i += 2) scores_rows<2>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
+  for (; i < nq; ++i) scores_rows<1>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
+}
+
+// One query's weighted sum of value rows over 64-column chunks (8 registers); scalar tail.
+void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, int64_t nk,
+                 int64_t v_stride, int64_t d, float* out, int64_t out_stride) {
+  const int64_t d64 = d / 64 * 64;
+  for (int64_t i = 0; i < nq; ++i) {
+    const float* pi = p + i * p_stride;
+    float* o = out + i * out_stride;
+    for (int64_t c = 0; c < d64; c += 64) {
+      __m256 acc[8];
+      for (int u = 0; u < 8; ++u) acc[u] = _mm256_setzero_ps();
+      for (int64_t j = 0; j < nk; ++j) {
+        const __m256 pb = _mm256_set1_ps(pi[j]);
+        for (int u = 0; u < 8; ++u) acc[u] = _mm256_fmadd_ps(pb, _mm256_loadu_ps(v + j * v_stride + c + 8 * u), acc[u]);
+      }
+      for (int u = 0; u < 8; ++u) _mm256_storeu_ps(o + c + 8 * u, acc[u]);
+    }
+    for (int64_t c = d64; c < d; ++c) {
+      float r = 0.0f;
+      for (int64_t j = 0; j < nk; ++j) r += pi[j] * v[j * v_stride + c];
+      o[c] = r;
+    }
+  }
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
   __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
   int64_t i = 0;
@@ -181,9 +212,11 @@ const KernelTable& table() {
     KernelTable k;
     k.isa = "avx2";
     k.quantize_act = quantize_act;
-    k.t2_gemm = t2_gemm;
+    k.tr16_gemm = tr16_gemm;
     k.f16_gemm = f16_gemm;
     k.f32_gemm = f32_gemm;
+    k.attn_scores = attn_scores;
+    k.attn_values = attn_values;
     k.dot_f32 = dot_f32;
     k.axpy_f32 = axpy_f32;
     return k;

@@ -1,10 +1,7 @@
 // AVX-512 (F, BW, VL, VNNI) kernels. Compiled with AVX-512 flags for this file only; called only
 // when the CPU reports avx512f, avx512bw, avx512vl and avx512vnni.
 //
-// Ternary GEMM: vpdpbusd multiplies the unsigned 2-bit codes (0..2) by the signed int8
-// activations and accumulates in int32 directly, so no intermediate can saturate. One 64-byte
-// load covers two 128-element chunks of the T2 layout; the matching activations are the two
-// 32-byte halves a[c + 32k ..] and a[c + 128 + 32k ..].
+// The ternary GEMM lives in avx512_ternary.cpp.
 #include <immintrin.h>
 
 #include <cmath>
@@ -13,13 +10,11 @@
 #include "kernels/table.h"
 
 namespace tern::avx512 {
-namespace {
 
-inline __m512i load_pair(const int8_t* lo, const int8_t* hi) {
-  return _mm512_inserti64x4(
-      _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(lo))),
-      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hi)), 1);
-}
+void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+               int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride);
+
+namespace {
 
 void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* scale,
                   int32_t* qsum) {
@@ -54,58 +49,8 @@ void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* sc
   *qsum = sum;
 }
 
-// Accumulates one 128-element chunk (the last, odd one) with 256-bit VNNI.
-inline __m256i chunk_dot256(__m256i acc, const uint8_t* w, const int8_t* a) {
-  const __m256i m3 = _mm256_set1_epi8(3);
-  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w));
-  for (int k = 0; k < 4; ++k) {
-    const __m256i c = _mm256_and_si256(_mm256_srli_epi16(v, 2 * k), m3);
-    acc = _mm256_dpbusd_epi32(acc, c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 32 * k)));
-  }
-  return acc;
-}
-
-void t2_gemm(const uint8_t* codes, int64_t nrows, int64_t k_pad, const int8_t* q, int64_t n_tok,
-             int32_t* out, int64_t out_stride) {
-  const int64_t row_bytes = k_pad / 4;
-  const __m512i m3 = _mm512_set1_epi8(3);
-  constexpr int64_t kTok = 4;
-  const int64_t k_pair = k_pad / (2 * kT2Chunk) * (2 * kT2Chunk);
-  for (int64_t r = 0; r < nrows; ++r) {
-    const uint8_t* w = codes + r * row_bytes;
-    for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
-      const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
-      __m512i acc[kTok] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
-                           _mm512_setzero_si512()};
-      for (int64_t c = 0; c < k_pair; c += 2 * kT2Chunk) {
-        const __m512i v = _mm512_loadu_si512(w + c / 4);
-        __m512i cs[4];
-        cs[0] = _mm512_and_si512(v, m3);
-        cs[1] = _mm512_and_si512(_mm512_srli_epi16(v, 2), m3);
-        cs[2] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m3);
-        cs[3] = _mm512_and_si512(_mm512_srli_epi16(v, 6), m3);
-        for (int64_t t = 0; t < nt; ++t) {
-          const int8_t* a = q + (t0 + t) * k_pad + c;
-          for (int k = 0; k < 4; ++k) {
-            acc[t] = _mm512_dpbusd_epi32(acc[t], cs[k], load_pair(a + 32 * k, a + kT2Chunk + 32 * k));
-          }
-        }
-      }
-      for (int64_t t = 0; t < nt; ++t) {
-        int32_t s = _mm512_reduce_add_epi32(acc[t]);
-        if (k_pair < k_pad) {
-          __m256i a256 = chunk_dot256(_mm256_setzero_si256(), w + k_pair / 4, q + (t0 + t) * k_pad + k_pair);
-          __m128i h = _mm_add_epi32(_mm256_castsi256_si128(a256), _mm256_extracti128_si256(a256, 1));
-          h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
-          h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-          s += _mm_cvtsi128_si32(h);
-        }
-        out[(t0 + t) * out_stride + r] = s;
-      }
-    }
-  }
-}
-
+// One row at a time: a single sequential stream. Reading 2 or 4 rows at once (more loads in
+// flight) measured 30-40% slower from DRAM on Zen 4 (BM_f16_gemv), as did two TR16 groups.
 void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
               float* out, int64_t out_stride) {
   for (int64_t r = 0; r < nrows; ++r) {
@@ -146,6 +91,80 @@ void f32_gemm(const float* w, int64_t nrows, int64_t k, const float* x, int64_t 
   }
 }
 
+// Attention scores for NI queries x NJ keys: NI*NJ accumulators over d, so every key load
+// serves NI queries and every query load NJ keys; the masked tail covers d % 16.
+template <int NI, int NJ>
+void scores_tile(const float* q, int64_t qs, const float* k, int64_t ks, int64_t d, float* out,
+                 int64_t os) {
+  __m512 acc[NI][NJ];
+  for (int i = 0; i < NI; ++i) {
+    for (int j = 0; j < NJ; ++j) acc[i][j] = _mm512_setzero_ps();
+  }
+  for (int64_t c = 0; c < d; c += 16) {
+    const __mmask16 m = d - c >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (d - c)) - 1);
+    __m512 kv[NJ];
+    for (int j = 0; j < NJ; ++j) kv[j] = _mm512_maskz_loadu_ps(m, k + j * ks + c);
+    for (int i = 0; i < NI; ++i) {
+      const __m512 qv = _mm512_maskz_loadu_ps(m, q + i * qs + c);
+      for (int j = 0; j < NJ; ++j) acc[i][j] = _mm512_fmadd_ps(qv, kv[j], acc[i][j]);
+    }
+  }
+  for (int i = 0; i < NI; ++i) {
+    for (int j = 0; j < NJ; ++j) out[i * os + j] = _mm512_reduce_add_ps(acc[i][j]);
+  }
+}
+
+template <int NI>
+void scores_rows(const float* q, int64_t qs, const float* k, int64_t nk, int64_t ks, int64_t d,
+                 float* out, int64_t os) {
+  int64_t j = 0;
+  for (; j + 4 <= nk; j += 4) scores_tile<NI, 4>(q, qs, k + j * ks, ks, d, out + j, os);
+  for (; j < nk; ++j) scores_tile<NI, 1>(q, qs, k + j * ks, ks, d, out + j, os);
+}
+
+void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, int64_t nk,
+                 int64_t k_stride, int64_t d, float* out, int64_t out_stride) {
+  int64_t i = 0;
+  for (; i + 4 <= nq; i += 4) scores_rows<4>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
+  for (; i < nq; ++i) scores_rows<1>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
+}
+
+// Weighted sum of value rows for NI queries over up to 128 columns (8 registers per query).
+template <int NI>
+void values_tile(const float* p, int64_t ps, const float* v, int64_t nk, int64_t vs, int64_t dc,
+                 float* out, int64_t os) {
+  __mmask16 m[8];
+  for (int u = 0; u < 8; ++u) {
+    const int64_t rem = dc - 16 * u;
+    m[u] = rem >= 16 ? static_cast<__mmask16>(0xffff) : rem > 0 ? static_cast<__mmask16>((1u << rem) - 1) : 0;
+  }
+  __m512 acc[NI][8];
+  for (int i = 0; i < NI; ++i) {
+    for (int u = 0; u < 8; ++u) acc[i][u] = _mm512_setzero_ps();
+  }
+  for (int64_t j = 0; j < nk; ++j) {
+    __m512 vv[8];
+    for (int u = 0; u < 8; ++u) vv[u] = _mm512_maskz_loadu_ps(m[u], v + j * vs + 16 * u);
+    for (int i = 0; i < NI; ++i) {
+      const __m512 pb = _mm512_set1_ps(p[i * ps + j]);
+      for (int u = 0; u < 8; ++u) acc[i][u] = _mm512_fmadd_ps(pb, vv[u], acc[i][u]);
+    }
+  }
+  for (int i = 0; i < NI; ++i) {
+    for (int u = 0; u < 8; ++u) _mm512_mask_storeu_ps(out + i * os + 16 * u, m[u], acc[i][u]);
+  }
+}
+
+void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, int64_t nk,
+                 int64_t v_stride, int64_t d, float* out, int64_t out_stride) {
+  for (int64_t c = 0; c < d; c += 128) {
+    const int64_t dc = d - c < 128 ? d - c : 128;
+    int64_t i = 0;
+    for (; i + 2 <= nq; i += 2) values_tile<2>(p + i * p_stride, p_stride, v + c, nk, v_stride, dc, out + i * out_stride + c, out_stride);
+    for (; i < nq; ++i) values_tile<1>(p + i * p_stride, p_stride, v + c, nk, v_stride, dc, out + i * out_stride + c, out_stride);
+  }
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
   __m512 s0 = _mm512_setzero_ps();
   int64_t i = 0;
@@ -171,9 +190,11 @@ const KernelTable& table() {
     KernelTable k;
     k.isa = "avx512";
     k.quantize_act = quantize_act;
-    k.t2_gemm = t2_gemm;
+    k.tr16_gemm = tr16_gemm;
     k.f16_gemm = f16_gemm;
     k.f32_gemm = f32_gemm;
+    k.attn_scores = attn_scores;
+    k.attn_values = attn_values;
     k.dot_f32 = dot_f32;
     k.axpy_f32 = axpy_f32;
     return k;

@@ -1,0 +1,204 @@
+// NEON kernels for AArch64 with the dot-product extension (armv8.2-a+dotprod): compiled with
+// those flags for this file only; chosen only when HWCAP reports asimddp. The test suite
+// cross-builds this file and runs its parity check under qemu-aarch64 (tests/kernels/cross).
+//
+// Ternary GEMM over TR16 (kernels/table.h): a 64-byte block is four q-registers of 4 rows each;
+// in every 32-bit lane (one row) (byte >> 2s) & 3 holds 4 consecutive columns, so
+// vdotq_laneq_s32 multiplies them by lane s of the block's 16 activations. Codes 0..2 are
+// valid signed bytes, so the signed sdot serves.
+#include <arm_neon.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "kernels/table.h"
+
+namespace tern::neon {
+namespace {
+
+void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* scale,
+                  int32_t* qsum) {
+  float32x4_t vmax = vdupq_n_f32(0.0f);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vmax = vmaxq_f32(vmax, vabsq_f32(vld1q_f32(x + i)));
+  float amax = vmaxvq_f32(vmax);
+  for (; i < n; ++i) amax = std::fmax(amax, std::fabs(x[i]));
+  const float s = 127.0f / std::fmax(amax, 1e-5f);
+
+  const float32x4_t vs = vdupq_n_f32(s), lo = vdupq_n_f32(-128.0f), hi = vdupq_n_f32(127.0f);
+  int32x4_t vsum = vdupq_n_s32(0);
+  i = 0;
+  for (; i + 8 <= n; i += 8) {
+    // vrndnq rounds half to even, like nearbyint in the default rounding mode.
+    const float32x4_t f0 = vminq_f32(vmaxq_f32(vrndnq_f32(vmulq_f32(vld1q_f32(x + i), vs)), lo), hi);
+    const float32x4_t f1 = vminq_f32(vmaxq_f32(vrndnq_f32(vmulq_f32(vld1q_f32(x + i + 4), vs)), lo), hi);
+    const int32x4_t v0 = vcvtq_s32_f32(f0), v1 = vcvtq_s32_f32(f1);
+    vsum = vaddq_s32(vsum, vaddq_s32(v0, v1));
+    const int16x8_t h = vcombine_s16(vmovn_s32(v0), vmovn_s32(v1));
+    vst1_s8(q + i, vmovn_s16(h));
+  }
+  int32_t sum = vaddvq_s32(vsum);
+  for (; i < n; ++i) {
+    float v = std::nearbyint(x[i] * s);
+    v = std::fmin(std::fmax(v, -128.0f), 127.0f);
+    q[i] = static_cast<int8_t>(v);
+    sum += q[i];
+  }
+  if (n_pad > n) std::memset(q + n, 0, static_cast<size_t>(n_pad - n));
+  *scale = s;
+  *qsum = sum;
+}
+
+inline int8x16_t unpack(uint8x16_t v, int s) {
+  const uint8x16_t m3 = vdupq_n_u8(3);
+  switch (s) {
+    case 0: return vreinterpretq_s8_u8(vandq_u8(v, m3));
+    case 1: return vreinterpretq_s8_u8(vandq_u8(vshrq_n_u8(v, 2), m3));
+    case 2: return vreinterpretq_s8_u8(vandq_u8(vshrq_n_u8(v, 4), m3));
+    default: return vreinterpretq_s8_u8(vshrq_n_u8(v, 6));
+  }
+}
+
+// NT tokens against one group (16 rows = 4 registers of 4 rows).
+template <int NT>
+void gemm_group(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride,
+                int32_t* out, int64_t out_stride) {
+  int32x4_t acc[4][NT];
+  for (int r = 0; r < 4; ++r) {
+    for (int t = 0; t < NT; ++t) acc[r][t] = vdupq_n_s32(0);
+  }
+  const int64_t n_blocks = k_pad / kTrBlockCols;
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    int8x16_t a[NT];
+    for (int t = 0; t < NT; ++t) a[t] = vld1q_s8(q + t * q_stride + b * kTrBlockCols);
+    for (int r = 0; r < 4; ++r) {
+      const uint8x16_t v = vld1q_u8(codes + b * 64 + 16 * r);
+      const int8x16_t c0 = unpack(v, 0), c1 = unpack(v, 1), c2 = unpack(v, 2), c3 = unpack(v, 3);
+      for (int t = 0; t < NT; ++t) {
+        acc[r][t] = vdotq_laneq_s32(acc[r][t], c0, a[t], 0);
+        acc[r][t] = vdotq_laneq_s32(acc[r][t], c1, a[t], 1);
+        acc[r][t] = vdotq_laneq_s32(acc[r][t], c2, a[t], 2);
+        acc[r][t] = vdotq_laneq_s32(acc[r][t], c3, a[t], 3);
+      }
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    for (int r = 0; r < 4; ++r) vst1q_s32(out + t * out_stride + 4 * r, acc[r][t]);
+  }
+}
+
+void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+               int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
+  const int64_t gb = tr_group_bytes(k_pad);
+  constexpr int64_t kTok = 4;
+  for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
+    const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
+    const int8_t* qt = q + t0 * q_stride;
+    for (int64_t g = 0; g < n_groups; ++g) {
+      const uint8_t* w = codes + g * gb;
+      int32_t* o = out + t0 * out_stride + g * kTrRows;
+      switch (nt) {
+        case 1: gemm_group<1>(w, k_pad, qt, q_stride, o, out_stride); break;
+        case 2: gemm_group<2>(w, k_pad, qt, q_stride, o, out_stride); break;
+        case 3: gemm_group<3>(w, k_pad, qt, q_stride, o, out_stride); break;
+        default: gemm_group<4>(w, k_pad, qt, q_stride, o, out_stride); break;
+      }
+    }
+  }
+}
+
+template <typename Load>
+inline float dot_row(Load load, const float* x, int64_t k, float tail_init) {
+  float32x4_t a0 = vdupq_n_f32(0.0f), a1 = vdupq_n_f32(0.0f);
+  int64_t i = 0;
+  for (; i + 8 <= k; i += 8) {
+    a0 = vfmaq_f32(a0, load(i), vld1q_f32(x + i));
+    a1 = vfmaq_f32(a1, load(i + 4), vld1q_f32(x + i + 4));
+  }
+  return vaddvq_f32(vaddq_f32(a0, a1)) + tail_init;
+}
+
+void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+              float* out, int64_t out_stride) {
+  const int64_t k8 = k / 8 * 8;
+  for (int64_t r = 0; r < nrows; ++r) {
+    const uint16_t* wr = w + r * k;
+    auto load = [wr](int64_t i) {
+      return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(wr + i)));
+    };
+    for (int64_t t = 0; t < n_tok; ++t) {
+      const float* xt = x + t * k;
+      float acc = dot_row(load, xt, k, 0.0f);
+      for (int64_t i = k8; i < k; ++i) {
+        acc += vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(wr[i]))), 0) * xt[i];
+      }
+      out[t * out_stride + r] = acc;
+    }
+  }
+}
+
+void f32_gemm(const float* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok, float* out,
+              int64_t out_stride) {
+  const int64_t k8 = k / 8 * 8;
+  for (int64_t r = 0; r < nrows; ++r) {
+    const float* wr = w + r * k;
+    auto load = [wr](int64_t i) { return vld1q_f32(wr + i); };
+    for (int64_t t = 0; t < n_tok; ++t) {
+      const float* xt = x + t * k;
+      float acc = dot_row(load, xt, k, 0.0f);
+      for (int64_t i = k8; i < k; ++i) acc += wr[i] * xt[i];
+      out[t * out_stride + r] = acc;
+    }
+  }
+}
+
+float dot_f32(const float* a, const float* b, int64_t n) {
+  auto load = [a](int64_t i) { return vld1q_f32(a + i); };
+  float acc = dot_row(load, b, n, 0.0f);
+  for (int64_t i = n / 8 * 8; i < n; ++i) acc += a[i] * b[i];
+  return acc;
+}
+
+void axpy_f32(float a, const float* x, float* y, int64_t n) {
+  const float32x4_t va = vdupq_n_f32(a);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(y + i, vfmaq_f32(vld1q_f32(y + i), va, vld1q_f32(x + i)));
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
+void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, int64_t nk,
+                 int64_t k_stride, int64_t d, float* out, int64_t out_stride) {
+  for (int64_t i = 0; i < nq; ++i) {
+    for (int64_t j = 0; j < nk; ++j) out[i * out_stride + j] = dot_f32(q + i * q_stride, k + j * k_stride, d);
+  }
+}
+
+void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, int64_t nk,
+                 int64_t v_stride, int64_t d, float* out, int64_t out_stride) {
+  for (int64_t i = 0; i < nq; ++i) {
+    float* o = out + i * out_stride;
+    std::memset(o, 0, static_cast<size_t>(d) * sizeof(float));
+    for (int64_t j = 0; j < nk; ++j) axpy_f32(p[i * p_stride + j], v + j * v_stride, o, d);
+  }
+}
+
+}  // namespace
+
+const KernelTable& table() {
+  static const KernelTable t = [] {
+    KernelTable k;
+    k.isa = "neon";
+    k.quantize_act = quantize_act;
+    k.tr16_gemm = tr16_gemm;
+    k.f16_gemm = f16_gemm;
+    k.f32_gemm = f32_gemm;
+    k.attn_scores = attn_scores;
+    k.attn_values = attn_values;
+    k.dot_f32 = dot_f32;
+    k.axpy_f32 = axpy_f32;
+    return k;
+  }();
+  return t;
+}
+
+}  // namespace tern::neon

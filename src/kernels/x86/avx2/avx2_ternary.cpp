@@ -1,0 +1,109 @@
+// AVX2 ternary GEMM/GEMV over the TR16 layout (kernels/table.h). Compiled with -mavx2 for this
+// file only.
+//
+// A 64-byte TR16 block is two ymm: rows 0..7 then rows 8..15 of the group, each 32-bit lane one
+// row x 4 consecutive columns. maddubs takes the unpacked codes (0..2) as its unsigned operand
+// and the 4 matching int8 activations broadcast to every lane; a pair sum is at most
+// 2 * 2 * 128 = 512 in magnitude, so the sum over a block (4 maddubs) stays within 2048 and 8
+// blocks (128 columns) within 16384: int16 cannot saturate before madd widens to int32.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/table.h"
+
+namespace tern::avx2 {
+namespace {
+
+inline __m256i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm256_set1_epi32(v);
+}
+
+// Sum over one block of code * q for 8 rows (one half of a group), as int16 pairs.
+inline __m256i half_block(__m256i v, __m256i m3, __m256i a0, __m256i a1, __m256i a2, __m256i a3) {
+  __m256i s = _mm256_maddubs_epi16(_mm256_and_si256(v, m3), a0);
+  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 2), m3), a1));
+  s = _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m3), a2));
+  return _mm256_add_epi16(s, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 6), m3), a3));
+}
+
+// One token, one group (16 rows).
+void gemv_group(const uint8_t* codes, int64_t k_pad, const int8_t* q, int32_t* out) {
+  const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = _mm256_setzero_si256();
+  for (int64_t c0 = 0; c0 < k_pad; c0 += kTrKAlign) {
+    __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+    for (int64_t b = c0 / kTrBlockCols; b < (c0 + kTrKAlign) / kTrBlockCols; ++b) {
+      const int8_t* a = q + b * kTrBlockCols;
+      const __m256i a0 = bcast4(a), a1 = bcast4(a + 4), a2 = bcast4(a + 8), a3 = bcast4(a + 12);
+      const uint8_t* w = codes + b * 64;
+      s0 = _mm256_add_epi16(s0, half_block(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w)), m3, a0, a1, a2, a3));
+      s1 = _mm256_add_epi16(s1, half_block(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 32)), m3, a0, a1, a2, a3));
+    }
+    acc0 = _mm256_add_epi32(acc0, _mm256_madd_epi16(s0, ones));
+    acc1 = _mm256_add_epi32(acc1, _mm256_madd_epi16(s1, ones));
+  }
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), acc0);
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8), acc1);
+}
+
+// NT tokens against one half group (8 rows); `codes` points at the half's first 32 bytes.
+template <int NT>
+void gemm_half(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride,
+               int32_t* out, int64_t out_stride) {
+  const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+  __m256i acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_si256();
+  const int64_t n_blocks = k_pad / kTrBlockCols;
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + b * 64));
+    const __m256i c0 = _mm256_and_si256(v, m3);
+    const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
+    const __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3);
+    const __m256i c3 = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
+    for (int t = 0; t < NT; ++t) {
+      const int8_t* a = q + t * q_stride + b * kTrBlockCols;
+      __m256i s = _mm256_maddubs_epi16(c0, bcast4(a));
+      s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c1, bcast4(a + 4)));
+      s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c2, bcast4(a + 8)));
+      s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c3, bcast4(a + 12)));
+      acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(s, ones));
+    }
+  }
+  for (int t = 0; t < NT; ++t) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + t * out_stride), acc[t]);
+}
+
+void gemm_half_tokens(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride,
+                      int64_t nt, int32_t* out, int64_t out_stride) {
+  switch (nt) {
+    case 1: gemm_half<1>(codes, k_pad, q, q_stride, out, out_stride); break;
+    case 2: gemm_half<2>(codes, k_pad, q, q_stride, out, out_stride); break;
+    case 3: gemm_half<3>(codes, k_pad, q, q_stride, out, out_stride); break;
+    default: gemm_half<4>(codes, k_pad, q, q_stride, out, out_stride); break;
+  }
+}
+
+}  // namespace
+
+void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+               int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
+  const int64_t gb = tr_group_bytes(k_pad);
+  if (n_tok == 1) {
+    for (int64_t g = 0; g < n_groups; ++g) gemv_group(codes + g * gb, k_pad, q, out + g * kTrRows);
+    return;
+  }
+  constexpr int64_t kTok = 4;
+  for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
+    const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
+    for (int64_t g = 0; g < n_groups; ++g) {
+      for (int h = 0; h < 2; ++h) {
+        gemm_half_tokens(codes + g * gb + 32 * h, k_pad, q + t0 * q_stride, q_stride, nt,
+                         out + t0 * out_stride + g * kTrRows + 8 * h, out_stride);
+      }
+    }
+  }
+}
+
+}  // namespace tern::avx2

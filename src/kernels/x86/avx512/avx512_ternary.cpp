@@ -1,0 +1,133 @@
+// AVX-512 VNNI ternary GEMM/GEMV over the TR16 layout (kernels/table.h). Compiled with AVX-512
+// flags for this file only; called only when the CPU reports F/BW/VL/DQ/VNNI.
+//
+// One zmm of unpacked codes is 16 rows x 4 consecutive columns (one 32-bit lane per row), so
+// vpdpbusd takes the codes as its unsigned operand and the 4 matching int8 activations of a
+// token broadcast to every lane; accumulators hold 16 rows of one token and are stored as is.
+//
+// Decode (one token) is bound by memory bandwidth, so it skips the shifts: (v & (3 << 2s)) is
+// code * 4^s, vpdpbusd accumulates it into a per-s accumulator, and the exact total is
+// acc0 + acc1/4 + acc2/16 + acc3/64 (each acc_s is a multiple of 4^s; |4^s code q| <= 16384, so
+// no lane can overflow for any K this engine sees). Four independent accumulators per group
+// also hide vpdpbusd's latency.
+//
+// Prefill tiles 2 groups (32 rows) x 8 tokens: 16 accumulators, 8 unpacked code registers,
+// each 64-byte weight load feeds 64 vpdpbusd.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/table.h"
+
+namespace tern::avx512 {
+namespace {
+
+inline __m512i bcast4(const int8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, 4);
+  return _mm512_set1_epi32(v);
+}
+
+// Software prefetch distance for the decode stream (16 blocks ahead).
+constexpr int64_t kPrefetch = 1024;
+
+template <int NG>
+void gemv_tile(const uint8_t* codes, int64_t k_pad, const int8_t* q, int32_t* out) {
+  const int64_t gb = tr_group_bytes(k_pad);
+  const __m512i m0 = _mm512_set1_epi8(0x03), m1 = _mm512_set1_epi8(0x0c);
+  const __m512i m2 = _mm512_set1_epi8(0x30), m3 = _mm512_set1_epi8(static_cast<char>(0xc0));
+  __m512i acc[NG][4];
+  for (int g = 0; g < NG; ++g) {
+    for (int s = 0; s < 4; ++s) acc[g][s] = _mm512_setzero_si512();
+  }
+  const int64_t n_blocks = k_pad / kTrBlockCols;
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    const int8_t* a = q + b * kTrBlockCols;
+    const __m512i a0 = bcast4(a), a1 = bcast4(a + 4), a2 = bcast4(a + 8), a3 = bcast4(a + 12);
+    for (int g = 0; g < NG; ++g) {
+      _mm_prefetch(reinterpret_cast<const char*>(codes + g * gb + b * 64 + kPrefetch), _MM_HINT_T0);
+      const __m512i v = _mm512_loadu_si512(codes + g * gb + b * 64);
+      acc[g][0] = _mm512_dpbusd_epi32(acc[g][0], _mm512_and_si512(v, m0), a0);
+      acc[g][1] = _mm512_dpbusd_epi32(acc[g][1], _mm512_and_si512(v, m1), a1);
+      acc[g][2] = _mm512_dpbusd_epi32(acc[g][2], _mm512_and_si512(v, m2), a2);
+      acc[g][3] = _mm512_dpbusd_epi32(acc[g][3], _mm512_and_si512(v, m3), a3);
+    }
+  }
+  for (int g = 0; g < NG; ++g) {
+    __m512i r = _mm512_add_epi32(acc[g][0], _mm512_srai_epi32(acc[g][1], 2));
+    r = _mm512_add_epi32(r, _mm512_srai_epi32(acc[g][2], 4));
+    r = _mm512_add_epi32(r, _mm512_srai_epi32(acc[g][3], 6));
+    _mm512_storeu_si512(out + g * kTrRows, r);
+  }
+}
+
+template <int NG, int NT>
+void gemm_tile(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride,
+               int32_t* out, int64_t out_stride) {
+  const int64_t gb = tr_group_bytes(k_pad);
+  const __m512i m3 = _mm512_set1_epi8(3);
+  __m512i acc[NG][NT];
+  for (int g = 0; g < NG; ++g) {
+    for (int t = 0; t < NT; ++t) acc[g][t] = _mm512_setzero_si512();
+  }
+  const int64_t n_blocks = k_pad / kTrBlockCols;
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    __m512i c[NG][4];
+    for (int g = 0; g < NG; ++g) {
+      const __m512i v = _mm512_loadu_si512(codes + g * gb + b * 64);
+      c[g][0] = _mm512_and_si512(v, m3);
+      c[g][1] = _mm512_and_si512(_mm512_srli_epi16(v, 2), m3);
+      c[g][2] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m3);
+      c[g][3] = _mm512_and_si512(_mm512_srli_epi16(v, 6), m3);
+    }
+    const int8_t* a = q + b * kTrBlockCols;
+    for (int s = 0; s < 4; ++s) {
+      for (int t = 0; t < NT; ++t) {
+        const __m512i av = bcast4(a + t * q_stride + 4 * s);
+        for (int g = 0; g < NG; ++g) acc[g][t] = _mm512_dpbusd_epi32(acc[g][t], c[g][s], av);
+      }
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    for (int g = 0; g < NG; ++g) _mm512_storeu_si512(out + t * out_stride + g * kTrRows, acc[g][t]);
+  }
+}
+
+template <int NG>
+void gemm_tokens(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride,
+                 int64_t nt, int32_t* out, int64_t out_stride) {
+  switch (nt) {
+    case 1: gemm_tile<NG, 1>(codes, k_pad, q, q_stride, out, out_stride); break;
+    case 2: gemm_tile<NG, 2>(codes, k_pad, q, q_stride, out, out_stride); break;
+    case 3: gemm_tile<NG, 3>(codes, k_pad, q, q_stride, out, out_stride); break;
+    case 4: gemm_tile<NG, 4>(codes, k_pad, q, q_stride, out, out_stride); break;
+    case 5: gemm_tile<NG, 5>(codes, k_pad, q, q_stride, out, out_stride); break;
+    case 6: gemm_tile<NG, 6>(codes, k_pad, q, q_stride, out, out_stride); break;
+    case 7: gemm_tile<NG, 7>(codes, k_pad, q, q_stride, out, out_stride); break;
+    default: gemm_tile<NG, 8>(codes, k_pad, q, q_stride, out, out_stride); break;
+  }
+}
+
+}  // namespace
+
+void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+               int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
+  const int64_t gb = tr_group_bytes(k_pad);
+  if (n_tok == 1) {
+    // One group (one sequential stream) at a time: with weights coming from DRAM, two
+    // interleaved group streams measured ~30% slower (BM_tr16_gemv_dram), though faster from L3.
+    for (int64_t g = 0; g < n_groups; ++g) gemv_tile<1>(codes + g * gb, k_pad, q, out + g * kTrRows);
+    return;
+  }
+  constexpr int64_t kTok = 8;
+  for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
+    const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
+    const int8_t* qt = q + t0 * q_stride;
+    int32_t* ot = out + t0 * out_stride;
+    int64_t g = 0;
+    for (; g + 2 <= n_groups; g += 2) gemm_tokens<2>(codes + g * gb, k_pad, qt, q_stride, nt, ot + g * kTrRows, out_stride);
+    if (g < n_groups) gemm_tokens<1>(codes + g * gb, k_pad, qt, q_stride, nt, ot + g * kTrRows, out_stride);
+  }
+}
+
+}  // namespace tern::avx512

@@ -1,0 +1,152 @@
+// NEON kernel parity, cross-built for AArch64 and run under qemu-aarch64 by
+// run_neon_parity.sh (a CTest test). Standalone (no gtest: the host's gtest is not built for
+// AArch64): the NEON table against the scalar reference, exactly for the integer kernels, over
+// odd sizes, misaligned pointers and strides. Exit status 0 = all equal.
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <vector>
+
+#include "core/fp16.h"
+#include "kernels/table.h"
+
+namespace tern::neon {
+const KernelTable& table();
+}
+
+namespace {
+
+using tern::KernelTable;
+int g_failures = 0;
+
+void check(bool ok, const char* what, long long a, long long b, long long c) {
+  if (ok) return;
+  if (++g_failures <= 20) std::printf("neon FAIL %s (%lld, %lld, %lld)\n", what, a, b, c);
+}
+
+std::vector<uint8_t> pack_tr16(const std::vector<int8_t>& trits, int64_t nrows, int64_t k) {
+  const int64_t k_pad = tern::round_up_k(k), rows_pad = tern::round_up_rows(nrows);
+  std::vector<uint8_t> out(static_cast<size_t>(rows_pad * k_pad / 4));
+  for (int64_t g = 0; g < rows_pad / 16; ++g) {
+    for (int64_t b = 0; b < k_pad / 16; ++b) {
+      for (int i = 0; i < 64; ++i) {
+        const int64_t row = 16 * g + i / 4;
+        uint8_t v = 0;
+        for (int s = 0; s < 4; ++s) {
+          const int64_t col = 16 * b + 4 * s + i % 4;
+          const int code = (row < nrows && col < k) ? trits[row * k + col] + 1 : 1;
+          v |= static_cast<uint8_t>(code << (2 * s));
+        }
+        out[static_cast<size_t>(g * 4 * k_pad + b * 64 + i)] = v;
+      }
+    }
+  }
+  return out;
+}
+
+void test_quantize(const KernelTable& ref, const KernelTable& kt) {
+  std::mt19937 rng(1);
+  std::normal_distribution<float> nd(0.0f, 3.0f);
+  for (int64_t n = 1; n <= 4 * 16 + 3; ++n) {
+    for (int mis = 0; mis < 2; ++mis) {
+      std::vector<float> xb(static_cast<size_t>(n + 1));
+      float* x = xb.data() + mis;
+      for (int64_t i = 0; i < n; ++i) x[i] = nd(rng);
+      if (n > 3) {
+        x[0] = 10.0f;
+        x[1] = 0.5f * 10.0f / 127.0f;  // a tie: round half to even
+      }
+      const int64_t n_pad = tern::round_up_k(n);
+      std::vector<int8_t> q1(static_cast<size_t>(n_pad + 1), 7), q2(q1.size(), 9);
+      float s1 = 0, s2 = 0;
+      int32_t c1 = 0, c2 = 0;
+      ref.quantize_act(x, n, n_pad, q1.data(), &s1, &c1);
+      kt.quantize_act(x, n, n_pad, q2.data() + mis, &s2, &c2);
+      check(s1 == s2 && c1 == c2, "quantize_act scale/sum", n, mis, 0);
+      for (int64_t i = 0; i < n_pad; ++i) check(q1[i] == q2[i + mis], "quantize_act q", n, mis, i);
+    }
+  }
+}
+
+void test_tr16(const KernelTable& ref, const KernelTable& kt) {
+  std::mt19937 rng(2);
+  std::uniform_int_distribution<int> trit(-1, 1), act(-128, 127);
+  for (int64_t k : {1, 5, 128, 129, 384, 1000}) {
+    const int64_t k_pad = tern::round_up_k(k);
+    for (int64_t nrows : {7, 16, 33}) {
+      const int64_t rows_pad = tern::round_up_rows(nrows);
+      std::vector<int8_t> trits(static_cast<size_t>(nrows * k));
+      for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
+      const std::vector<uint8_t> packed = pack_tr16(trits, nrows, k);
+      std::vector<uint8_t> cbuf(packed.size() + 64);
+      uint8_t* codes = cbuf.data() + 3;
+      std::copy(packed.begin(), packed.end(), codes);
+      for (int64_t nt : {1, 2, 3, 4, 5, 9}) {
+        const int64_t qs = k_pad + 16, os = rows_pad + 5;
+        std::vector<int8_t> qb(static_cast<size_t>(nt * qs + 64));
+        int8_t* q = qb.data() + 1;
+        for (int64_t i = 0; i < nt * qs; ++i) q[i] = (i % qs) < k ? static_cast<int8_t>(act(rng)) : 0;
+        for (int64_t i = 0; i < k; ++i) q[i] = -128;
+        std::vector<int32_t> want(static_cast<size_t>(nt * os), -7), got(want.size(), -7);
+        ref.tr16_gemm(codes, rows_pad / 16, k_pad, q, qs, nt, want.data(), os);
+        kt.tr16_gemm(codes, rows_pad / 16, k_pad, q, qs, nt, got.data(), os);
+        for (size_t i = 0; i < want.size(); ++i) check(want[i] == got[i], "tr16_gemm", k, nrows, nt);
+      }
+    }
+  }
+}
+
+void test_float(const KernelTable& ref, const KernelTable& kt) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (int64_t k : {1, 7, 16, 33, 259}) {
+    const int64_t nrows = 5, nt = 2;
+    std::vector<uint16_t> wh(static_cast<size_t>(nrows * k));
+    std::vector<float> wf(wh.size()), x(static_cast<size_t>(nt * k));
+    for (size_t i = 0; i < wh.size(); ++i) {
+      wf[i] = nd(rng);
+      wh[i] = tern::f32_to_fp16(wf[i]);
+    }
+    for (auto& v : x) v = nd(rng);
+    std::vector<float> a(static_cast<size_t>(nrows * nt)), b(a.size()), c(a.size()), d(a.size());
+    ref.f16_gemm(wh.data(), nrows, k, x.data(), nt, a.data(), nrows);
+    kt.f16_gemm(wh.data(), nrows, k, x.data(), nt, b.data(), nrows);
+    ref.f32_gemm(wf.data(), nrows, k, x.data(), nt, c.data(), nrows);
+    kt.f32_gemm(wf.data(), nrows, k, x.data(), nt, d.data(), nrows);
+    const float tol = 4e-5f * std::sqrt(static_cast<float>(k));
+    for (size_t i = 0; i < a.size(); ++i) {
+      check(std::fabs(a[i] - b[i]) <= tol * (1 + std::fabs(a[i])), "f16_gemm", k, static_cast<long long>(i), 0);
+      check(std::fabs(c[i] - d[i]) <= tol * (1 + std::fabs(c[i])), "f32_gemm", k, static_cast<long long>(i), 0);
+    }
+    const float d1 = ref.dot_f32(wf.data(), x.data(), k), d2 = kt.dot_f32(wf.data(), x.data(), k);
+    check(std::fabs(d1 - d2) <= tol * (1 + std::fabs(d1)), "dot_f32", k, 0, 0);
+    std::vector<float> y1(x.begin(), x.begin() + k), y2 = y1;
+    ref.axpy_f32(0.37f, wf.data(), y1.data(), k);
+    kt.axpy_f32(0.37f, wf.data(), y2.data(), k);
+    for (int64_t i = 0; i < k; ++i) check(std::fabs(y1[i] - y2[i]) <= 1e-6f * (1 + std::fabs(y1[i])), "axpy_f32", k, i, 0);
+    // attention: 5 queries against 2 rows of keys/values (the rows of wf as keys)
+    std::vector<float> s1(10), s2(10), o1(static_cast<size_t>(5 * k)), o2(o1.size());
+    ref.attn_scores(x.data(), 2, k, wf.data(), 5, k, k, s1.data(), 5);
+    kt.attn_scores(x.data(), 2, k, wf.data(), 5, k, k, s2.data(), 5);
+    for (size_t i = 0; i < s1.size(); ++i) check(std::fabs(s1[i] - s2[i]) <= tol * (1 + std::fabs(s1[i])), "attn_scores", k, static_cast<long long>(i), 0);
+    ref.attn_values(s1.data(), 2, 5, wf.data(), 5, k, k, o1.data(), k);
+    kt.attn_values(s1.data(), 2, 5, wf.data(), 5, k, k, o2.data(), k);
+    for (int64_t i = 0; i < 2 * k; ++i) check(std::fabs(o1[i] - o2[i]) <= tol * (1 + std::fabs(o1[i])), "attn_values", k, i, 0);
+  }
+}
+
+}  // namespace
+
+int main() {
+  const KernelTable& ref = tern::ref::table();
+  const KernelTable& kt = tern::neon::table();
+  test_quantize(ref, kt);
+  test_tr16(ref, kt);
+  test_float(ref, kt);
+  if (g_failures) {
+    std::printf("neon parity: %d mismatches against the reference\n", g_failures);
+    return 1;
+  }
+  std::printf("neon parity: all kernels match the reference\n");
+  return 0;
+}
