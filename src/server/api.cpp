@@ -61,7 +61,7 @@ std::string content_text(const json& c, size_t i) {
 json parse_json_body(const std::string& body) {
   try {
     return json::parse(body);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers too large for a double
     ApiError err;
     err.message = str_cat("invalid JSON in the request body: ", e.what());
     throw err;

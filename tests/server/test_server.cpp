@@ -194,6 +194,7 @@ TEST(Server, BadRequestsGetOpenAiShapedErrors) {
   const Case cases[] = {
       {"/v1/chat/completions", "{not json", 400, "invalid JSON"},
       {"/v1/chat/completions", "[1,2]", 400, "JSON object"},
+      {"/v1/completions", R"({"prompt": [77e7777, 2]})", 400, "invalid JSON"},  // found by fuzz/api_fuzz
       {"/v1/chat/completions", R"({"messages": "hi"})", 400, "messages"},
       {"/v1/chat/completions", R"({"messages": [{"role": "wizard", "content": "x"}]})", 400, "role"},
       {"/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "temperature": "hot"})", 400, "temperature"},
