@@ -23,19 +23,7 @@ bool is_valid_outtype(GgmlType t) {
          t == GgmlType::BF16 || t == GgmlType::F32;
 }
 
-uint32_t file_type_for(GgmlType t) {
-  // llama.h LLAMA_FTYPE_*: ALL_F32 0, MOSTLY_F16 1, MOSTLY_BF16 32, TQ1_0 36, TQ2_0 37;
-  // bitnet.cpp MOSTLY_I2_S 40.
-  switch (t) {
-    case GgmlType::F32: return 0;
-    case GgmlType::F16: return 1;
-    case GgmlType::BF16: return 32;
-    case GgmlType::TQ1_0: return 36;
-    case GgmlType::TQ2_0: return 37;
-    case GgmlType::I2_S: return 40;
-    default: return 0;
-  }
-}
+uint32_t file_type_for(GgmlType t) { return gguf_file_type_for(t); }
 
 int64_t padded_cols(GgmlType t, int64_t cols) {
   const int64_t b = t == GgmlType::I2_S ? 128 : (t == GgmlType::TQ1_0 || t == GgmlType::TQ2_0) ? 256 : 1;

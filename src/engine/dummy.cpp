@@ -115,6 +115,7 @@ void write_dummy_model(const std::string& path, const DummyOptions& opt) {
   const std::string p = arch + ".";
   w.set_string(keys::kArch, arch);
   w.set_string(keys::kName, std::string("tern dummy ") + L.name);
+  w.set_u32(keys::kFileType, gguf_file_type_for(t));
   w.set_u32(p + "vocab_size", static_cast<uint32_t>(L.n_vocab));
   w.set_u32(p + "context_length", static_cast<uint32_t>(L.n_ctx));
   w.set_u32(p + "embedding_length", static_cast<uint32_t>(L.n_embd));

@@ -118,4 +118,16 @@ std::optional<uint64_t> ggml_tensor_nbytes(GgmlType t, uint64_t n_elements, uint
   return blocks * bb;
 }
 
+uint32_t gguf_file_type_for(GgmlType t) {
+  switch (t) {
+    case GgmlType::F32: return 0;
+    case GgmlType::F16: return 1;
+    case GgmlType::BF16: return 32;
+    case GgmlType::TQ1_0: return 36;
+    case GgmlType::TQ2_0: return 37;
+    case GgmlType::I2_S: return 40;
+    default: return 0;
+  }
+}
+
 }  // namespace tern

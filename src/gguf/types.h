@@ -68,4 +68,8 @@ std::optional<GgmlType> ggml_type_from_name(std::string_view name);  // case-ins
 // not fit the type (row length not a multiple of the block) or the size overflows.
 std::optional<uint64_t> ggml_tensor_nbytes(GgmlType t, uint64_t n_elements, uint64_t row_elems);
 
+// general.file_type for a model whose projections are `t` (llama.h LLAMA_FTYPE_*, bitnet.cpp's
+// MOSTLY_I2_S = 40); reference engines print it and otherwise label the file "guessed".
+uint32_t gguf_file_type_for(GgmlType t);
+
 }  // namespace tern

@@ -47,6 +47,7 @@ TEST_F(Cli, InfoShowsMetadataAndTensors) {
   EXPECT_NE(r.out.find("blk.0.attn_q.weight"), std::string::npos);
   EXPECT_NE(r.out.find("i2_s"), std::string::npos);
   EXPECT_NE(r.out.find("relu2"), std::string::npos);
+  EXPECT_NE(r.out.find("general.file_type"), std::string::npos);  // 40 = MOSTLY_I2_S, as bitnet.cpp writes
 }
 
 TEST_F(Cli, RunGeneratesAndReportsSpeed) {
