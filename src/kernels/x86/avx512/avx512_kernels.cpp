@@ -4,6 +4,8 @@
 // The ternary GEMM lives in avx512_ternary.cpp.
 #include <immintrin.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstring>
 
@@ -51,23 +53,33 @@ void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* sc
 
 // One row at a time: a single sequential stream. Reading 2 or 4 rows at once (more loads in
 // flight) measured 30-40% slower from DRAM on Zen 4 (BM_f16_gemv), as did two TR16 groups.
+// Several tokens (batched decoding: one per server slot) share each converted weight vector:
+// up to 4 tokens per pass, so the half->float conversions are not repeated per token.
 void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
               float* out, int64_t out_stride) {
+  constexpr int64_t kTok = 4;
   for (int64_t r = 0; r < nrows; ++r) {
     const uint16_t* wr = w + r * k;
-    for (int64_t t = 0; t < n_tok; ++t) {
-      const float* xt = x + t * k;
-      __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
+      const int64_t nt = std::min(kTok, n_tok - t0);
+      __m512 acc[kTok][2];
+      for (int64_t t = 0; t < kTok; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
       int64_t i = 0;
       for (; i + 32 <= k; i += 32) {
         const __m512 w0 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + i)));
         const __m512 w1 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + i + 16)));
-        a0 = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xt + i), a0);
-        a1 = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xt + i + 16), a1);
+        for (int64_t t = 0; t < nt; ++t) {
+          const float* xt = x + (t0 + t) * k;
+          acc[t][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xt + i), acc[t][0]);
+          acc[t][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xt + i + 16), acc[t][1]);
+        }
       }
-      float acc = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
-      for (; i < k; ++i) acc += _cvtsh_ss(wr[i]) * xt[i];
-      out[t * out_stride + r] = acc;
+      for (int64_t t = 0; t < nt; ++t) {
+        const float* xt = x + (t0 + t) * k;
+        float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]));
+        for (int64_t j = i; j < k; ++j) sum += _cvtsh_ss(wr[j]) * xt[j];
+        out[(t0 + t) * out_stride + r] = sum;
+      }
     }
   }
 }
