@@ -25,10 +25,7 @@ bool is_valid_outtype(GgmlType t) {
 
 uint32_t file_type_for(GgmlType t) { return gguf_file_type_for(t); }
 
-int64_t padded_cols(GgmlType t, int64_t cols) {
-  const int64_t b = t == GgmlType::I2_S ? 128 : (t == GgmlType::TQ1_0 || t == GgmlType::TQ2_0) ? 256 : 1;
-  return (cols + b - 1) / b * b;
-}
+int64_t padded_cols(GgmlType t, int64_t cols) { return formats::padded_row_length(t, cols); }
 
 void decode_projection(const Checkpoint& ck, const TensorPlan& tp, std::vector<int8_t>& trits, float& scale) {
   const StTensor& t = ck.get(tp.hf);

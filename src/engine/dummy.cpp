@@ -101,14 +101,6 @@ void write_dummy_model(const std::string& path, const DummyOptions& opt) {
   }
   const int64_t hd = L.n_embd / L.n_head;
   const int64_t qd = L.n_embd, kvd = L.n_head_kv * hd;
-  auto check_shape = [&](const char* what, int64_t cols, int64_t rows) {
-    if (!ggml_tensor_nbytes(t, static_cast<uint64_t>(cols * rows), static_cast<uint64_t>(cols))) {
-      fail("layout ", L.name, ": ", what, " rows of ", cols, " values do not fit ", ggml_type_name(t),
-           " (i2_s needs multiples of 128, tq1_0/tq2_0 of 256); pick another --type, e.g. f16");
-    }
-  };
-  check_shape("attention", L.n_embd, qd);
-  check_shape("ffn_down", L.n_ff, L.n_embd);
 
   gguf::Writer w;
   const std::string arch = "bitnet-b1.58";
@@ -144,20 +136,23 @@ void write_dummy_model(const std::string& path, const DummyOptions& opt) {
     const uint64_t s = mix(opt.seed, ++salt);
     // Scale like trained BitNet layers: keeps activations O(1) through the stack.
     const float scale = std::round(1.0f / std::sqrt(static_cast<float>(cols)) * 4096.0f) / 4096.0f;
-    w.add_tensor(name, t, {cols, rows}, [=](uint8_t* dst) {
+    // Rows that are not a multiple of the type's block (3B: 3200 / 8640) are stored zero-padded,
+    // exactly as tern convert does; the loader takes the true width from the hyper-parameters.
+    const int64_t pcols = formats::padded_row_length(t, cols);
+    w.add_tensor(name, t, {pcols, rows}, [=](uint8_t* dst) {
       Rng r{s};
       const int64_t n = cols * rows;
-      std::vector<int8_t> trits(static_cast<size_t>(n));
+      std::vector<int8_t> trits(static_cast<size_t>(pcols * rows), 0);
       for (int64_t i = 0; i < n; i += 32) {
         uint64_t bits = r.next();
         for (int64_t j = i; j < std::min(n, i + 32); ++j, bits >>= 2) {
           const int c = static_cast<int>(bits & 3);  // 0,1 -> -1,+1 ; 2,3 -> 0 (half zeros)
-          trits[static_cast<size_t>(j)] = static_cast<int8_t>(c == 0 ? -1 : c == 1 ? 1 : 0);
+          trits[static_cast<size_t>(j / cols * pcols + j % cols)] = static_cast<int8_t>(c == 0 ? -1 : c == 1 ? 1 : 0);
         }
       }
       std::vector<uint8_t> bytes;
       if (ternary) {
-        bytes = formats::pack_ternary(t, trits.data(), rows, cols, scale);
+        bytes = formats::pack_ternary(t, trits.data(), rows, pcols, scale);
       } else {
         std::vector<float> f(static_cast<size_t>(n));
         for (int64_t i = 0; i < n; ++i) f[static_cast<size_t>(i)] = trits[static_cast<size_t>(i)] * scale;

@@ -246,4 +246,9 @@ void unpack_ternary_row(GgmlType t, std::span<const uint8_t> tensor, int64_t ten
   unpack_ternary_row(t, tensor.data(), tensor_rows, ncols, row, trits, block_scales);
 }
 
+int64_t padded_row_length(GgmlType t, int64_t cols) {
+  const int64_t b = t == GgmlType::I2_S ? 128 : (t == GgmlType::TQ1_0 || t == GgmlType::TQ2_0) ? 256 : 1;
+  return (cols + b - 1) / b * b;
+}
+
 }  // namespace tern::formats

@@ -29,6 +29,11 @@ bool can_quantize(GgmlType t);
 
 bool is_ternary(GgmlType t);  // I2_S, TQ1_0, TQ2_0
 
+// Row length a tensor of type `t` stores for rows of `cols` values: ternary rows are zero-padded
+// to the type's block (128 for I2_S, 256 for TQ1_0 / TQ2_0) when `cols` is not a multiple of it
+// (docs/CONVERT.md "Padding"); other types store `cols`.
+int64_t padded_row_length(GgmlType t, int64_t cols);
+
 // Exact bytes of a [nrows x ncols] tensor of type `t` (I2_S: nrows*ncols/4 + 32-byte tail).
 // Throws for a shape the type cannot hold or an unsupported type.
 uint64_t tensor_bytes(GgmlType t, int64_t nrows, int64_t ncols);

@@ -69,15 +69,6 @@ void ModelLoader::load_norm(const std::string& name, int64_t n, AlignedBuffer<fl
 
 namespace {
 
-// Ternary tensors may store each row zero-padded to the type's block when the true row
-// length is not a multiple of it (tern convert, docs/CONVERT.md "Padding"): ne0 is then the
-// row length rounded up to 128 (I2_S) or 256 (TQ1_0 / TQ2_0); the true length is the one the
-// hyper-parameters give.
-int64_t padded_row_length(GgmlType t, int64_t cols) {
-  const int64_t b = t == GgmlType::I2_S ? 128 : (t == GgmlType::TQ1_0 || t == GgmlType::TQ2_0) ? 256 : 1;
-  return (cols + b - 1) / b * b;
-}
-
 int64_t unpermute_row(int64_t r, int64_t hd) {
   if (hd <= 0) return r;
   const int64_t h = r / hd, i = r % hd;
@@ -91,7 +82,7 @@ void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t ro
   const gguf::File& f = *m_.file_;
   int64_t file_cols = cols;
   if (const gguf::TensorInfo* pt = f.find_tensor(name);
-      pt && formats::is_ternary(pt->type) && pt->ne[0] != cols && pt->ne[0] == padded_row_length(pt->type, cols)) {
+      pt && formats::is_ternary(pt->type) && pt->ne[0] != cols && pt->ne[0] == formats::padded_row_length(pt->type, cols)) {
     file_cols = pt->ne[0];
   }
   const gguf::TensorInfo& t = expect(name, file_cols, rows);
