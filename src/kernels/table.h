@@ -63,11 +63,25 @@ struct KernelTable {
                       int64_t k_stride, int64_t d, float* out, int64_t out_stride) = nullptr;
   void (*attn_values)(const float* p, int64_t nq, int64_t p_stride, const float* v, int64_t nk,
                       int64_t v_stride, int64_t d, float* out, int64_t out_stride) = nullptr;
-
-  // Attention helpers over one head: dot products and weighted accumulation.
-  float (*dot_f32)(const float* a, const float* b, int64_t n) = nullptr;
-  void (*axpy_f32)(float a, const float* x, float* y, int64_t n) = nullptr;  // y += a * x
 };
+
+// Defines `const KernelTable& table()` inside an ISA namespace from that namespace's kernels
+// (each ISA file names its functions alike), so adding a kernel means one line here.
+#define TERN_DEFINE_KERNEL_TABLE(isa_name)        \
+  const KernelTable& table() {                    \
+    static const KernelTable t = [] {             \
+      KernelTable k;                              \
+      k.isa = isa_name;                           \
+      k.quantize_act = quantize_act;              \
+      k.tr16_gemm = tr16_gemm;                    \
+      k.f16_gemm = f16_gemm;                      \
+      k.f32_gemm = f32_gemm;                      \
+      k.attn_scores = attn_scores;                \
+      k.attn_values = attn_values;                \
+      return k;                                   \
+    }();                                          \
+    return t;                                     \
+  }
 
 // The table for the ISA chosen at start-up: TERN_ISA (ref|avx2|avx512|neon) if set (an error
 // if the CPU lacks it), otherwise the best the CPU supports.

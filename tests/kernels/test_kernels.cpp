@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -48,12 +49,14 @@ std::vector<uint8_t> pack_tr16(const std::vector<int8_t>& trits, int64_t nrows, 
   return out;
 }
 
-class KernelParity : public ::testing::TestWithParam<int> {};
-
-TEST(Kernels, ReferenceIsAlwaysAvailable) {
+TEST(Kernels, ReferenceIsAlwaysAvailableAndTheDefaultIsTheBestRunnable) {
   ASSERT_NE(kernel_table_for("ref"), nullptr);
-  EXPECT_STREQ(kernels().isa, kernels().isa);  // the default table resolves without throwing
   EXPECT_EQ(kernel_table_for("no-such-isa"), nullptr);
+  // The table in use is a complete, runnable one; without TERN_ISA it is the best this CPU runs.
+  const KernelTable& k = kernels();
+  EXPECT_EQ(kernel_table_for(k.isa), &k);
+  EXPECT_TRUE(k.quantize_act && k.tr16_gemm && k.f16_gemm && k.f32_gemm && k.attn_scores && k.attn_values);
+  if (!std::getenv("TERN_ISA")) EXPECT_EQ(&k, runnable_tables().back()) << k.isa;
 }
 
 TEST(Kernels, QuantizeActMatchesReferenceExactly) {
@@ -212,13 +215,6 @@ TEST(Kernels, FloatGemmsMatchReference) {
         ASSERT_NEAR(got_h[i], want_h[i], tol * (1.0f + std::fabs(want_h[i]))) << kt->isa << " k=" << k;
         ASSERT_NEAR(got_f[i], want_f[i], tol * (1.0f + std::fabs(want_f[i]))) << kt->isa << " k=" << k;
       }
-      const float d1 = ref.dot_f32(wf.data(), x.data(), k);
-      const float d2 = kt->dot_f32(wf.data(), x.data(), k);
-      ASSERT_NEAR(d1, d2, tol * (1.0f + std::fabs(d1))) << kt->isa;
-      std::vector<float> y1(x.begin(), x.begin() + k), y2 = y1;
-      ref.axpy_f32(0.37f, wf.data(), y1.data(), k);
-      kt->axpy_f32(0.37f, wf.data(), y2.data(), k);
-      for (int64_t i = 0; i < k; ++i) ASSERT_NEAR(y1[i], y2[i], 1e-6f * (1 + std::fabs(y1[i]))) << kt->isa;
     }
    }
   }

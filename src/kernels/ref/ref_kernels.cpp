@@ -98,21 +98,6 @@ void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, i
 
 }  // namespace
 
-const KernelTable& table() {
-  static const KernelTable t = [] {
-    KernelTable k;
-    k.isa = "ref";
-    k.quantize_act = quantize_act;
-    k.tr16_gemm = tr16_gemm;
-    k.f16_gemm = f16_gemm;
-    k.f32_gemm = f32_gemm;
-    k.attn_scores = attn_scores;
-    k.attn_values = attn_values;
-    k.dot_f32 = dot_f32;
-    k.axpy_f32 = axpy_f32;
-    return k;
-  }();
-  return t;
-}
+TERN_DEFINE_KERNEL_TABLE("ref")
 
 }  // namespace tern::ref

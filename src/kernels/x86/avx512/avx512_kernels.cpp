@@ -177,41 +177,8 @@ void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, i
   }
 }
 
-float dot_f32(const float* a, const float* b, int64_t n) {
-  __m512 s0 = _mm512_setzero_ps();
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) s0 = _mm512_fmadd_ps(_mm512_loadu_ps(a + i), _mm512_loadu_ps(b + i), s0);
-  float acc = _mm512_reduce_add_ps(s0);
-  for (; i < n; ++i) acc += a[i] * b[i];
-  return acc;
-}
-
-void axpy_f32(float a, const float* x, float* y, int64_t n) {
-  const __m512 va = _mm512_set1_ps(a);
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    _mm512_storeu_ps(y + i, _mm512_fmadd_ps(va, _mm512_loadu_ps(x + i), _mm512_loadu_ps(y + i)));
-  }
-  for (; i < n; ++i) y[i] += a * x[i];
-}
-
 }  // namespace
 
-const KernelTable& table() {
-  static const KernelTable t = [] {
-    KernelTable k;
-    k.isa = "avx512";
-    k.quantize_act = quantize_act;
-    k.tr16_gemm = tr16_gemm;
-    k.f16_gemm = f16_gemm;
-    k.f32_gemm = f32_gemm;
-    k.attn_scores = attn_scores;
-    k.attn_values = attn_values;
-    k.dot_f32 = dot_f32;
-    k.axpy_f32 = axpy_f32;
-    return k;
-  }();
-  return t;
-}
+TERN_DEFINE_KERNEL_TABLE("avx512")
 
 }  // namespace tern::avx512
