@@ -111,7 +111,7 @@ GenerateResult generate(Session& s, const Tokenizer& tok, const std::vector<int3
   };
 
   double t0 = now_seconds();
-  std::vector<float> logits = s.eval(prompt);
+  std::vector<float> logits = s.eval(prompt, p.n_batch);
   r.prompt_s = now_seconds() - t0;
   t0 = now_seconds();
   r.stop_reason = "length";

@@ -47,6 +47,7 @@ class Session {
 
 struct GenerateParams {
   int32_t n_predict = 128;  // < 0: until end of generation or context
+  int64_t n_batch = 512;    // prompt tokens per forward pass
   SamplingParams sampling;
   std::vector<std::string> stop;  // stop strings (not included in the output)
   bool ignore_eos = false;

@@ -56,7 +56,7 @@ TEST_F(Cli, RunGeneratesAndReportsSpeed) {
   EXPECT_NE(r.out.find("tok/s"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("generation 8 tokens"), std::string::npos) << r.out;
   // greedy is deterministic
-  Result r2 = run("run -m " + model_ + " -p hello -n 8 -temp 0 -t 1");
+  Result r2 = run("run -m " + model_ + " -p hello -n 8 -temp 0 -t 1 -b 1");  // other threads, 1-token prompt batches
   auto text = [](const std::string& s) { return s.substr(0, s.find("tern: load")); };
   EXPECT_EQ(text(r.out), text(r2.out));
 }

@@ -90,6 +90,7 @@ int run_chat(const RunArgs& a, Session& s, const Tokenizer& tok, double load_s) 
     const std::vector<int32_t> fresh = sync_session(s, full);
     GenerateParams gp;
     gp.n_predict = a.n_predict;
+    gp.n_batch = a.batch;
     gp.sampling = a.sp;
     gp.stop = a.stop;
     g_interrupted.store(false);
@@ -150,9 +151,10 @@ RunFn add_run(CLI::App& app) {
     Session s(*model, a->ctx, a->mf.resolved_threads());
     const double load_s = now_seconds() - t0;
     if (a->verbose) {
-      std::fprintf(stderr, "tern: %s | %s | %lld layers | kernels %s | %d threads | ctx %lld\n", model->config().name.c_str(),
-                   model->describe_types().c_str(), static_cast<long long>(model->config().n_layer), kernels().isa,
-                   s.pool().n_threads(), static_cast<long long>(s.n_ctx()));
+      std::fprintf(stderr, "tern: %s | %s | %lld layers | %.0f MiB of weights | kernels %s | %d threads | ctx %lld\n",
+                   model->config().name.c_str(), model->describe_types().c_str(), static_cast<long long>(model->config().n_layer),
+                   static_cast<double>(model->weight_bytes()) / (1 << 20), kernels().isa, s.pool().n_threads(),
+                   static_cast<long long>(s.n_ctx()));
     }
     if (a->cnv) return run_chat(*a, s, *tok, load_s);
 
@@ -166,6 +168,7 @@ RunFn add_run(CLI::App& app) {
     }
     GenerateParams gp;
     gp.n_predict = a->n_predict;
+    gp.n_batch = a->batch;
     gp.sampling = a->sp;
     gp.stop = a->stop;
     gp.ignore_eos = a->ignore_eos;

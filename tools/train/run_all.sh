@@ -52,7 +52,7 @@ echo "run_all: $(date -u +%FT%TZ) trained: checkpoint $WORK/run/hf, results $WOR
 # the reference (a mismatch is reported, not fatal: the trained model is kept either way).
 TERN=${TERN:-$ROOT/build/tern}
 if [ -x "$TERN" ] && "$TERN" --help 2>&1 | grep -q convert; then
-  "$TERN" convert "$WORK/run/hf" -o "$WORK/model-i2_s.gguf" --outtype i2_s
+  "$TERN" convert "$WORK/run/hf" -o "$WORK/model-i2_s.gguf" --outtype i2_s --name tern-kjv-small
   $PY "$T/compare_tern.py" --tern "$TERN" --gguf "$WORK/model-i2_s.gguf" --text "$WORK/data/heldout.txt" \
     --ref "$FIXTURE" || echo "run_all: tern differs from the reference (see above)"
 else
