@@ -71,6 +71,9 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
 
   float* h = s.h.data();
   for (int64_t i = 0; i < n; ++i) embed(batch.tokens[i], h + i * D);
+  // RoPE angles depend only on the position: once per token, not per layer and per q/k.
+  grow(s.rope, n * c.rope_dim);
+  for (int64_t i = 0; i < n; ++i) ops::rope_angles(batch.pos[i], c.rope_dim, c.rope_theta, s.rope.data() + i * c.rope_dim);
   // Per-token element-wise work (norms, rope, activation) runs on the pool during prefill, so
   // it does not leave the other threads idle; a single token runs inline.
   auto per_token = [&](auto&& fn) {
@@ -101,8 +104,9 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
     dump_slice(dump, "v_proj", li, qkv, n, qkv_w, qd + kvd, kvd);
     per_token([&](int64_t i) {
       float* row = qkv + i * qkv_w;
-      ops::rope_neox(row, c.n_head, hd, c.rope_dim, batch.pos[i], c.rope_theta);
-      ops::rope_neox(row + qd, c.n_head_kv, hd, c.rope_dim, batch.pos[i], c.rope_theta);
+      const float* cs = s.rope.data() + i * c.rope_dim;
+      ops::rope_apply(row, c.n_head, hd, c.rope_dim, cs);
+      ops::rope_apply(row + qd, c.n_head_kv, hd, c.rope_dim, cs);
       std::copy_n(row + qd, kvd, kv.k(l, batch.seq[i], batch.pos[i]));
       std::copy_n(row + qd + kvd, kvd, kv.v(l, batch.seq[i], batch.pos[i]));
     });

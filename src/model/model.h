@@ -63,6 +63,7 @@ struct Batch {
 // Scratch memory for forward passes, reused between calls.
 struct ForwardScratch {
   AlignedBuffer<float> h, x, qkv, attn, gate_up, ffn, logits_in;
+  AlignedBuffer<float> rope;  // [n_tok, rope_dim]: cos then sin of each token's angles
   ops::QuantActs qa;
   std::vector<AlignedBuffer<float>> att_scores;  // per worker: one attention tile (queries, outputs, scores)
 };

@@ -87,21 +87,35 @@ void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) 
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * inv * w[i];
 }
 
-void rope_neox(float* x, int64_t n_heads, int64_t head_dim, int64_t rot_dim, int64_t pos,
-               float theta) {
+void rope_angles(int64_t pos, int64_t rot_dim, float theta, float* cs) {
   const int64_t half = rot_dim / 2;
   for (int64_t i = 0; i < half; ++i) {
     // inv_freq as HF computes it: theta ^ (-2i / rot_dim)
     const double inv_freq = std::pow(static_cast<double>(theta), -2.0 * static_cast<double>(i) / static_cast<double>(rot_dim));
     const double ang = static_cast<double>(pos) * inv_freq;
-    const float c = static_cast<float>(std::cos(ang)), s = static_cast<float>(std::sin(ang));
-    for (int64_t h = 0; h < n_heads; ++h) {
-      float* v = x + h * head_dim;
+    cs[i] = static_cast<float>(std::cos(ang));
+    cs[half + i] = static_cast<float>(std::sin(ang));
+  }
+}
+
+void rope_apply(float* x, int64_t n_heads, int64_t head_dim, int64_t rot_dim, const float* cs) {
+  const int64_t half = rot_dim / 2;
+  for (int64_t h = 0; h < n_heads; ++h) {
+    float* v = x + h * head_dim;
+    for (int64_t i = 0; i < half; ++i) {
+      const float c = cs[i], s = cs[half + i];
       const float a = v[i], b = v[i + half];
       v[i] = a * c - b * s;
       v[i + half] = b * c + a * s;
     }
   }
+}
+
+void rope_neox(float* x, int64_t n_heads, int64_t head_dim, int64_t rot_dim, int64_t pos,
+               float theta) {
+  std::vector<float> cs(static_cast<size_t>(rot_dim));
+  rope_angles(pos, rot_dim, theta, cs.data());
+  rope_apply(x, n_heads, head_dim, rot_dim, cs.data());
 }
 
 }  // namespace tern::ops

@@ -38,7 +38,12 @@ void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out);
 
 // Rotary embedding, NeoX / rotate-half pairing (i, i + rot_dim/2), on n_heads heads of
-// head_dim at position pos; the first rot_dim dims of each head rotate.
+// head_dim; the first rot_dim dims of each head rotate. The angles depend only on the position:
+// rope_angles fills cs = [cos x rot_dim/2, sin x rot_dim/2] once per token, and rope_apply uses
+// it for q and k of every layer.
+void rope_angles(int64_t pos, int64_t rot_dim, float theta, float* cs);
+void rope_apply(float* x, int64_t n_heads, int64_t head_dim, int64_t rot_dim, const float* cs);
+// Both at once (tests, one-off use).
 void rope_neox(float* x, int64_t n_heads, int64_t head_dim, int64_t rot_dim, int64_t pos,
                float theta);
 
