@@ -99,8 +99,7 @@ GenerateResult generate(Session& s, const Tokenizer& tok, const std::vector<int3
                         const std::function<bool(const std::string&)>& on_text) {
   GenerateResult r;
   Sampler sampler(p.sampling);
-  StopMatcher stops(p.stop);
-  Utf8Stream utf8;
+  TextStream text_out(tok, p.stop);
   r.n_prompt = static_cast<int64_t>(prompt.size());
   const int32_t n_vocab = static_cast<int32_t>(s.model().config().n_vocab);
 
@@ -123,7 +122,7 @@ GenerateResult generate(Session& s, const Tokenizer& tok, const std::vector<int3
     }
     ++r.n_gen;
     bool hit = false;
-    const std::string text = stops.push(utf8.push(tok.token_to_piece(next)), hit);
+    const std::string text = text_out.push(next, hit);
     if (!emit(text)) {
       r.stop_reason = "cancelled";
       break;
@@ -139,11 +138,7 @@ GenerateResult generate(Session& s, const Tokenizer& tok, const std::vector<int3
     }
     logits = s.eval({next});
   }
-  if (r.stop_reason != "stop" && r.stop_reason != "cancelled") {
-    bool hit = false;
-    emit(stops.push(utf8.flush(), hit));
-    emit(stops.flush());
-  }
+  if (r.stop_reason != "stop" && r.stop_reason != "cancelled") emit(text_out.finish());
   r.gen_s = now_seconds() - t0;
   return r;
 }

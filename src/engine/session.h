@@ -81,4 +81,25 @@ class StopMatcher {
   std::string pending_;
 };
 
+// Turns sampled tokens into final text for a reader: completes UTF-8 sequences and holds back
+// text that may be the start of a stop string. Shared by generate() and the server.
+class TextStream {
+ public:
+  TextStream(const Tokenizer& tok, std::vector<std::string> stops) : tok_(tok), stops_(std::move(stops)) {}
+  // Adds a generated token; returns the text that became final. Sets `stop` when a stop string
+  // completed (the text before it is returned; nothing after it ever is).
+  std::string push(int32_t token, bool& stop) { return stops_.push(utf8_.push(tok_.token_to_piece(token)), stop); }
+  // Generation ended for another reason (end of text, length, context): what was held back.
+  std::string finish() {
+    bool stop = false;
+    std::string out = stops_.push(utf8_.flush(), stop);
+    return stop ? out : out + stops_.flush();
+  }
+
+ private:
+  const Tokenizer& tok_;
+  Utf8Stream utf8_;
+  StopMatcher stops_;
+};
+
 }  // namespace tern

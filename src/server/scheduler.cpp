@@ -72,13 +72,9 @@ void Scheduler::emit(Slot& s, const std::string& text) {
   s.req->cv.notify_all();
 }
 
-void Scheduler::finish(Slot& s, const std::string& reason, const std::string& error) {
+void Scheduler::finish(Slot& s, const std::string& reason, const std::string& error, bool stop_hit) {
   GenRequest& r = *s.req;
-  if (reason != "stop" && reason != "cancelled" && reason != "error") {
-    bool hit = false;
-    emit(s, s.stops->push(s.utf8.flush(), hit));
-    emit(s, s.stops->flush());
-  }
+  if (!stop_hit && reason != "cancelled" && reason != "error") emit(s, s.text->finish());
   {
     std::lock_guard<std::mutex> lock(r.mu);
     r.done = true;
@@ -95,7 +91,7 @@ void Scheduler::finish(Slot& s, const std::string& reason, const std::string& er
   }
   s.req.reset();
   s.sampler.reset();
-  s.stops.reset();
+  s.text.reset();
   s.pending = -1;
 }
 
@@ -126,8 +122,7 @@ void Scheduler::admit_locked() {
     s.n_prompt_done = static_cast<int64_t>(keep);
     s.pending = -1;
     s.sampler = std::make_unique<Sampler>(s.req->params.sampling);
-    s.stops = std::make_unique<StopMatcher>(s.req->params.stop);
-    s.utf8 = Utf8Stream();
+    s.text = std::make_unique<TextStream>(tok_, s.req->params.stop);
     s.req->n_prompt = static_cast<int64_t>(prompt.size());
     s.req->n_cached = static_cast<int64_t>(keep);
     s.req->t_started = now_seconds();
@@ -233,9 +228,9 @@ void Scheduler::loop() {
         stats_.generated_tokens += 1;
       }
       bool hit = false;
-      emit(s, s.stops->push(s.utf8.push(tok_.token_to_piece(next)), hit));
+      emit(s, s.text->push(next, hit));
       if (hit) {
-        finish(s, "stop");
+        finish(s, "stop", "", true);
         continue;
       }
       if (r.params.n_predict >= 0 && r.n_gen >= r.params.n_predict) {

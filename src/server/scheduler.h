@@ -82,12 +82,13 @@ class Scheduler {
     int64_t n_prompt_done = 0;     // prompt tokens already evaluated
     int32_t pending = -1;          // sampled token waiting to be evaluated
     std::unique_ptr<Sampler> sampler;
-    std::unique_ptr<StopMatcher> stops;
-    Utf8Stream utf8;
+    std::unique_ptr<TextStream> text;
   };
   void loop();
   void admit_locked();
-  void finish(Slot& s, const std::string& reason, const std::string& error = "");
+  // Ends the slot's request. The text held back is sent unless a stop string ended it or the
+  // request was cancelled or failed.
+  void finish(Slot& s, const std::string& reason, const std::string& error = "", bool stop_hit = false);
   void emit(Slot& s, const std::string& text);
 
   const Model& model_;

@@ -11,6 +11,7 @@
 #include "ops/ops.h"
 #include "sampling/sampler.h"
 #include "threading/pool.h"
+#include "tokenizer/tokenizer.h"
 
 namespace tern {
 namespace {
@@ -180,6 +181,39 @@ TEST(Ops, TernaryMatrixRoundTripsRows) {
   }
   EXPECT_EQ(m.k_pad, 384);
   EXPECT_EQ(m.row_scale[2], 2.5f);
+}
+
+}  // namespace
+}  // namespace tern
+
+namespace tern {
+namespace {
+
+TEST(TextStream, HoldsBackStopPrefixesAndReleasesThemAtTheEnd) {
+  auto tok = Tokenizer::from_vocab(build_synthetic_vocab(1000));
+  TextStream ts(*tok, {"User:"});
+  std::string out;
+  bool stop = false;
+  for (int32_t id : tok->encode("Hello Us", false, false)) out += ts.push(id, stop);
+  EXPECT_FALSE(stop);
+  EXPECT_EQ(out, "Hello ");           // "Us" may start "User:"
+  EXPECT_EQ(ts.finish(), "Us");       // generation ended otherwise (e.g. end of text): released
+  TextStream ts2(*tok, {"User:"});
+  out.clear();
+  for (int32_t id : tok->encode("ok\nUser: more", false, false)) {
+    out += ts2.push(id, stop);
+    if (stop) break;
+  }
+  EXPECT_TRUE(stop);
+  EXPECT_EQ(out, "ok\n");
+  // An emoji split across byte tokens is held until complete, and an incomplete tail is
+  // released by finish().
+  TextStream ts3(*tok, {});
+  const std::string smile = "\xF0\x9F\x98\x80";
+  out.clear();
+  for (int32_t id : tok->encode(smile + "\xF0\x9F", false, false)) out += ts3.push(id, stop);
+  EXPECT_EQ(out, smile);
+  EXPECT_EQ(ts3.finish(), "\xF0\x9F");
 }
 
 }  // namespace
