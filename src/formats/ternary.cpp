@@ -106,91 +106,76 @@ float tq_ternarize_block(const float* x, int8_t* t) {
 
 }  // namespace
 
-// ---- TQ1_0
+// ---- TQ1_0 and TQ2_0: the same row logic over their two block codecs
+
+namespace {
+
+void encode_block(const int8_t* t, float d, BlockTQ1_0& b) { encode_tq1_0_block(t, d, b); }
+void encode_block(const int8_t* t, float d, BlockTQ2_0& b) { encode_tq2_0_block(t, d, b); }
+void decode_block(const BlockTQ1_0& b, int8_t* t) { decode_tq1_0_block(b, t); }
+void decode_block(const BlockTQ2_0& b, int8_t* t) { decode_tq2_0_block(b, t); }
+
+template <class Block>
+void unpack_row_tq(const uint8_t* src, int64_t n, int8_t* trits, float* block_scales) {
+  TERN_ASSERT(n % kQK_K == 0);
+  for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
+    const auto b = load_block<Block>(src, ib);
+    decode_block(b, trits + ib * kQK_K);
+    block_scales[ib] = load_fp16(b.d);
+  }
+}
+
+// An all-zero block gets d = 0, as llama.cpp's quantizer writes it.
+template <class Block>
+void pack_row_tq(const int8_t* trits, int64_t n, float scale, uint8_t* dst) {
+  TERN_ASSERT(n % kQK_K == 0);
+  for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
+    const int8_t* t = trits + ib * kQK_K;
+    Block b;
+    encode_block(t, all_zero(t, kQK_K) ? 0.0f : scale, b);
+    store_block(dst, ib, b);
+  }
+}
+
+template <class Block>
+void quantize_row_tq(const float* src, int64_t n, uint8_t* dst) {
+  TERN_ASSERT(n % kQK_K == 0);
+  int8_t t[kQK_K];
+  for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
+    const float d = tq_ternarize_block(src + ib * kQK_K, t);
+    Block b;
+    encode_block(t, d, b);
+    store_block(dst, ib, b);
+  }
+}
+
+template <class Block>
+void dequantize_row_tq(const uint8_t* src, int64_t n, float* dst) {
+  TERN_ASSERT(n % kQK_K == 0);
+  int8_t t[kQK_K];
+  for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
+    const auto b = load_block<Block>(src, ib);
+    decode_block(b, t);
+    const float d = load_fp16(b.d);
+    for (int64_t i = 0; i < kQK_K; ++i) dst[ib * kQK_K + i] = float(t[i]) * d;
+  }
+}
+
+}  // namespace
 
 void unpack_row_tq1_0(const uint8_t* src, int64_t n, int8_t* trits, float* block_scales) {
-  TERN_ASSERT(n % kQK_K == 0);
-  for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
-    const auto b = load_block<BlockTQ1_0>(src, ib);
-    decode_tq1_0_block(b, trits + ib * kQK_K);
-    block_scales[ib] = load_fp16(b.d);
-  }
+  unpack_row_tq<BlockTQ1_0>(src, n, trits, block_scales);
 }
-
-void pack_row_tq1_0(const int8_t* trits, int64_t n, float scale, uint8_t* dst) {
-  TERN_ASSERT(n % kQK_K == 0);
-  for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
-    const int8_t* t = trits + ib * kQK_K;
-    BlockTQ1_0 b;
-    encode_tq1_0_block(t, all_zero(t, kQK_K) ? 0.0f : scale, b);
-    store_block(dst, ib, b);
-  }
-}
-
-void quantize_row_tq1_0(const float* src, int64_t n, uint8_t* dst) {
-  TERN_ASSERT(n % kQK_K == 0);
-  int8_t t[kQK_K];
-  for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
-    const float d = tq_ternarize_block(src + ib * kQK_K, t);
-    BlockTQ1_0 b;
-    encode_tq1_0_block(t, d, b);
-    store_block(dst, ib, b);
-  }
-}
-
-void dequantize_row_tq1_0(const uint8_t* src, int64_t n, float* dst) {
-  TERN_ASSERT(n % kQK_K == 0);
-  int8_t t[kQK_K];
-  for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
-    const auto b = load_block<BlockTQ1_0>(src, ib);
-    decode_tq1_0_block(b, t);
-    const float d = load_fp16(b.d);
-    for (int64_t i = 0; i < kQK_K; ++i) dst[ib * kQK_K + i] = float(t[i]) * d;
-  }
-}
-
-// ---- TQ2_0
+void pack_row_tq1_0(const int8_t* trits, int64_t n, float scale, uint8_t* dst) { pack_row_tq<BlockTQ1_0>(trits, n, scale, dst); }
+void quantize_row_tq1_0(const float* src, int64_t n, uint8_t* dst) { quantize_row_tq<BlockTQ1_0>(src, n, dst); }
+void dequantize_row_tq1_0(const uint8_t* src, int64_t n, float* dst) { dequantize_row_tq<BlockTQ1_0>(src, n, dst); }
 
 void unpack_row_tq2_0(const uint8_t* src, int64_t n, int8_t* trits, float* block_scales) {
-  TERN_ASSERT(n % kQK_K == 0);
-  for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
-    const auto b = load_block<BlockTQ2_0>(src, ib);
-    decode_tq2_0_block(b, trits + ib * kQK_K);
-    block_scales[ib] = load_fp16(b.d);
-  }
+  unpack_row_tq<BlockTQ2_0>(src, n, trits, block_scales);
 }
-
-void pack_row_tq2_0(const int8_t* trits, int64_t n, float scale, uint8_t* dst) {
-  TERN_ASSERT(n % kQK_K == 0);
-  for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
-    const int8_t* t = trits + ib * kQK_K;
-    BlockTQ2_0 b;
-    encode_tq2_0_block(t, all_zero(t, kQK_K) ? 0.0f : scale, b);
-    store_block(dst, ib, b);
-  }
-}
-
-void quantize_row_tq2_0(const float* src, int64_t n, uint8_t* dst) {
-  TERN_ASSERT(n % kQK_K == 0);
-  int8_t t[kQK_K];
-  for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
-    const float d = tq_ternarize_block(src + ib * kQK_K, t);
-    BlockTQ2_0 b;
-    encode_tq2_0_block(t, d, b);
-    store_block(dst, ib, b);
-  }
-}
-
-void dequantize_row_tq2_0(const uint8_t* src, int64_t n, float* dst) {
-  TERN_ASSERT(n % kQK_K == 0);
-  int8_t t[kQK_K];
-  for (int64_t ib = 0; ib < n / kQK_K; ++ib) {
-    const auto b = load_block<BlockTQ2_0>(src, ib);
-    decode_tq2_0_block(b, t);
-    const float d = load_fp16(b.d);
-    for (int64_t i = 0; i < kQK_K; ++i) dst[ib * kQK_K + i] = float(t[i]) * d;
-  }
-}
+void pack_row_tq2_0(const int8_t* trits, int64_t n, float scale, uint8_t* dst) { pack_row_tq<BlockTQ2_0>(trits, n, scale, dst); }
+void quantize_row_tq2_0(const float* src, int64_t n, uint8_t* dst) { quantize_row_tq<BlockTQ2_0>(src, n, dst); }
+void dequantize_row_tq2_0(const uint8_t* src, int64_t n, float* dst) { dequantize_row_tq<BlockTQ2_0>(src, n, dst); }
 
 // ---- I2_S code stream: each 128 elements -> 32 bytes; byte j holds elements j, j+32, j+64,
 // j+96 of the block in bits 7:6, 5:4, 3:2, 1:0 (highest bits first, unlike TQ2_0).
