@@ -5,6 +5,8 @@
 // token-by-token decoding, and every kernel ISA gives the same greedy tokens.
 #include <gtest/gtest.h>
 
+#include "common/compare.h"
+
 #include <cmath>
 #include <map>
 #include <string>
@@ -40,16 +42,7 @@ struct Ref {
 
 Ref load_ref() { return Ref{gguf::File::open(kDir + "bitnet_tiny_ref.gguf")}; }
 
-// Max |a - b| relative to the reference tensor's max |b|.
-double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double num = 0, den = 1e-12;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    num = std::max(num, static_cast<double>(std::fabs(a[i] - b[i])));
-    den = std::max(den, static_cast<double>(std::fabs(b[i])));
-  }
-  return num / den;
-}
+using tern::testing::rel_err;
 
 class Golden : public ::testing::TestWithParam<std::string> {};
 

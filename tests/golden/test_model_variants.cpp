@@ -1,6 +1,8 @@
 // Model files as the other engines write them: llama.cpp's `bitnet` architecture (no
 // activation metadata, optional per-tensor scale tensors) and every embedding / head type.
 #include <gtest/gtest.h>
+
+#include "common/compare.h"
 #include <unistd.h>
 
 #include <cmath>
@@ -64,14 +66,7 @@ std::vector<float> logits_of(const Model& m, const std::vector<int32_t>& toks, c
   return s.eval_all(toks, 512, dump);
 }
 
-double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
-  double num = 0, den = 1e-12;
-  for (size_t i = 0; i < a.size(); ++i) {
-    num = std::max(num, static_cast<double>(std::fabs(a[i] - b[i])));
-    den = std::max(den, static_cast<double>(std::fabs(b[i])));
-  }
-  return num / den;
-}
+using tern::testing::rel_err;
 
 const std::vector<int32_t> kTokens = {1, 17, 200, 33, 5, 480, 2};
 

@@ -4,6 +4,8 @@
 // weights of the golden GGUF files; bad inputs give one-line errors.
 #include <gtest/gtest.h>
 
+#include "common/compare.h"
+
 #include "common/run_cli.h"
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,15 +61,7 @@ std::vector<int32_t> i32s(const gguf::TensorInfo& t) {
   return v;
 }
 
-double rel_err(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double num = 0, den = 1e-12;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    num = std::max(num, static_cast<double>(std::fabs(a[i] - b[i])));
-    den = std::max(den, static_cast<double>(std::fabs(b[i])));
-  }
-  return num / den;
-}
+using tern::testing::rel_err;
 
 // Logits of the prompt and 16 greedy tokens against ref.gguf.
 void expect_matches_reference(const std::string& model_path, const std::string& ref_path, const std::string& what) {
