@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include "common/run_cli.h"
+#include "gguf/gguf.h"
+#include "tokenizer/tokenizer.h"
 #include <sys/wait.h>
 
 #include <array>
@@ -83,10 +85,25 @@ TEST_F(Cli, LogitsBatchEqualsSequentialAndHasOneLinePerToken) {
   EXPECT_EQ(lines, 4);
 }
 
-TEST_F(Cli, TokenizeRoundTrips) {
-  Result r = run("tokenize -m " + model_ + " -p 'hello world' --ids");
+TEST_F(Cli, TokenizePrintsTheTokenizersIdsAndPieces) {
+  auto f = tern::gguf::File::open(model_);
+  auto tok = tern::Tokenizer::from_gguf(*f);
+  const std::string text = "hello world, 12345";
+  std::string want;
+  for (int32_t id : tok->encode(text, tok->add_bos_default(), true)) want += (want.empty() ? "" : ",") + std::to_string(id);
+  Result r = run("tokenize -m " + model_ + " -p '" + text + "' --ids");
   ASSERT_EQ(r.code, 0) << r.out;
-  EXPECT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out, want + "\n");
+  // The table form names every piece; the pieces concatenate back to the text.
+  Result t = run("tokenize -m " + model_ + " -p '" + text + "' --no-bos");
+  ASSERT_EQ(t.code, 0) << t.out;
+  std::string joined;
+  std::istringstream lines(t.out);
+  for (std::string line; std::getline(lines, line);) {
+    const size_t a = line.find("-> '");
+    if (a != std::string::npos) joined += line.substr(a + 4, line.rfind('\'') - a - 4);
+  }
+  EXPECT_EQ(joined, text);
 }
 
 TEST_F(Cli, ErrorsAreOneLineAndNonZero) {
