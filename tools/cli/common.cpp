@@ -111,7 +111,7 @@ std::vector<int32_t> parse_int_list(const std::string& s, const char* flag) {
 }
 
 std::vector<std::string> normalize_args(int argc, char** argv) {
-  static const char* const kLong[] = {"-temp", "-cnv", "-np", "-ngl", "-sys", "-nb"};
+  static const char* const kLong[] = {"-temp", "-cnv", "-np", "-sys"};
   std::vector<std::string> out;
   // CLI11 wants the arguments in reverse order.
   for (int i = argc - 1; i >= 1; --i) {

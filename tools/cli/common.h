@@ -46,7 +46,7 @@ std::string default_model_path();
 // "1,2, 3" -> {1,2,3}; throws tern::Error naming the flag on bad input.
 std::vector<int32_t> parse_int_list(const std::string& s, const char* flag);
 
-// Rewrites run_inference.py / llama.cpp style single-dash long flags (-temp, -cnv, -np, -ngl)
+// Rewrites run_inference.py / llama.cpp style single-dash long flags (-temp, -cnv, -np, -sys)
 // to their --long form so CLI11 accepts them.
 std::vector<std::string> normalize_args(int argc, char** argv);
 
