@@ -20,6 +20,10 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   const std::string& path() const { return path_; }
+  // Drops the pages wholly inside [p, p + n) from this process (the kernel keeps them cached):
+  // for ranges that were copied or repacked at load, so they do not count twice in the
+  // resident set. Reading them again later is still valid (they fault back in).
+  void release(const void* p, size_t n) const;
 
  private:
   void reset();

@@ -117,6 +117,9 @@ class File {
   const TensorInfo* find_tensor(std::string_view name) const;
   // Like find_tensor, but throws "FILE: tensor NAME is missing (...)" when absent.
   const TensorInfo& tensor(std::string_view name) const;
+  // Drops a tensor's pages from this process's resident set once it has been copied or
+  // repacked (MappedFile::release); its data stays readable. No-op for in-memory files.
+  void release(const TensorInfo& t) const { map_.release(t.data, t.nbytes); }
 
  private:
   File() = default;
