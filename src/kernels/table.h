@@ -63,6 +63,12 @@ struct KernelTable {
                       int64_t k_stride, int64_t d, float* out, int64_t out_stride) = nullptr;
   void (*attn_values)(const float* p, int64_t nq, int64_t p_stride, const float* v, int64_t nk,
                       int64_t v_stride, int64_t d, float* out, int64_t out_stride) = nullptr;
+  // Scaled softmax over one row of attention scores: with m = max_j(scale * x[j]) over j < n,
+  //   x[j] = exp(scale * x[j] - m) / sum_j exp(scale * x[j] - m)   for j < n   (n >= 1)
+  //   x[j] = 0                                                      for n <= j < n_total
+  // (keys past a query's position are masked). Vector paths use a polynomial exp within a
+  // few ulp of std::exp.
+  void (*softmax)(float* x, int64_t n, int64_t n_total, float scale) = nullptr;
 };
 
 // Defines `const KernelTable& table()` inside an ISA namespace from that namespace's kernels
@@ -78,6 +84,7 @@ struct KernelTable {
       k.f32_gemm = f32_gemm;                      \
       k.attn_scores = attn_scores;                \
       k.attn_values = attn_values;                \
+      k.softmax = softmax;                        \
       return k;                                   \
     }();                                          \
     return t;                                     \

@@ -127,23 +127,8 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
         std::copy_n(qkv + i * qkv_w + kvh * group * hd, group * hd, qbuf + (i - i0) * group * hd);
       }
       kt.attn_scores(qbuf, rows, hd, kv.k(l, seq, 0) + kvh * hd, nk, kvd, hd, sc, nk);
-      for (int64_t r = 0; r < rows; ++r) {
-        float* sr = sc + r * nk;
-        const int64_t p = batch.pos[i0 + r / group];
-        float mx = -INFINITY;
-        for (int64_t j = 0; j <= p; ++j) {
-          sr[j] *= att_scale;
-          mx = std::max(mx, sr[j]);
-        }
-        float sum = 0.0f;
-        for (int64_t j = 0; j <= p; ++j) {
-          sr[j] = std::exp(sr[j] - mx);
-          sum += sr[j];
-        }
-        const float inv = 1.0f / sum;
-        for (int64_t j = 0; j <= p; ++j) sr[j] *= inv;
-        std::fill(sr + p + 1, sr + nk, 0.0f);  // causal: later keys of the tile
-      }
+      // Causal: keys after a query's own position (later tokens of the tile) get weight 0.
+      for (int64_t r = 0; r < rows; ++r) kt.softmax(sc + r * nk, batch.pos[i0 + r / group] + 1, nk, att_scale);
       kt.attn_values(sc, rows, nk, kv.v(l, seq, 0) + kvh * hd, nk, kvd, hd, obuf, hd);
       for (int64_t i = i0; i < i1; ++i) {
         std::copy_n(obuf + (i - i0) * group * hd, group * hd, attn + i * qd + kvh * group * hd);
@@ -175,7 +160,7 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
       float* mi = m + i * F;
       if (c.act == FfnActivation::kReluSqr) {
         for (int64_t j = 0; j < F; ++j) {
-          const float r = g[j] > 0.0f ? g[j] : 0.0f;
+          const float r = std::max(g[j], 0.0f);  // branch-free, so the loop vectorizes
           mi[j] = r * r * u[j];
         }
       } else {

@@ -81,8 +81,15 @@ void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_
 }
 
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
-  double ss = 0.0;  // double: the mean of squares over 6912 values must not drift
-  for (int64_t i = 0; i < n; ++i) ss += static_cast<double>(x[i]) * x[i];
+  // Double accumulators: the mean of squares over 6912 values must not drift. Eight
+  // independent partial sums keep the adds from waiting on each other.
+  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i0 = 0;
+  for (; i0 + 8 <= n; i0 += 8) {
+    for (int j = 0; j < 8; ++j) part[j] += static_cast<double>(x[i0 + j]) * x[i0 + j];
+  }
+  for (; i0 < n; ++i0) part[0] += static_cast<double>(x[i0]) * x[i0];
+  const double ss = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
   const float inv = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(n)) + eps);
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * inv * w[i];
 }

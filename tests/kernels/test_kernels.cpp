@@ -55,7 +55,7 @@ TEST(Kernels, ReferenceIsAlwaysAvailableAndTheDefaultIsTheBestRunnable) {
   // The table in use is a complete, runnable one; without TERN_ISA it is the best this CPU runs.
   const KernelTable& k = kernels();
   EXPECT_EQ(kernel_table_for(k.isa), &k);
-  EXPECT_TRUE(k.quantize_act && k.tr16_gemm && k.f16_gemm && k.f32_gemm && k.attn_scores && k.attn_values);
+  EXPECT_TRUE(k.quantize_act && k.tr16_gemm && k.f16_gemm && k.f32_gemm && k.attn_scores && k.attn_values && k.softmax);
   if (!std::getenv("TERN_ISA")) EXPECT_EQ(&k, runnable_tables().back()) << k.isa;
 }
 
@@ -252,6 +252,33 @@ TEST(Kernels, AttentionKernelsMatchReference) {
             ASSERT_NEAR(got_v[i], want_v[i], tol * (1.0f + std::fabs(want_v[i]))) << kt->isa << " values d=" << d << " nq=" << nq << " nk=" << nk << " i=" << i;
           }
         }
+      }
+    }
+  }
+}
+
+TEST(Kernels, SoftmaxMatchesReference) {
+  std::mt19937 rng(5);
+  const KernelTable& ref = *kernel_table_for("ref");
+  for (int64_t n : {1, 2, 7, 8, 15, 16, 17, 33, 100, 513}) {
+    for (float spread : {0.1f, 3.0f, 40.0f}) {
+      std::normal_distribution<float> nd(0.0f, spread);
+      const int64_t n_total = n + 5;
+      std::vector<float> x(static_cast<size_t>(n_total) + 1);
+      for (auto& v : x) v = nd(rng);
+      for (const KernelTable* kt : runnable_tables()) {
+        std::vector<float> want(x), got(x);
+        ref.softmax(want.data() + 1, n, n_total, 0.0883883f);  // +1: misaligned on purpose
+        kt->softmax(got.data() + 1, n, n_total, 0.0883883f);
+        double sum = 0.0;
+        for (int64_t j = 0; j < n_total; ++j) {
+          const float w = want[static_cast<size_t>(j + 1)], g = got[static_cast<size_t>(j + 1)];
+          ASSERT_NEAR(g, w, 2e-6f * w + 1e-30f) << kt->isa << " n=" << n << " spread=" << spread << " j=" << j;
+          if (j >= n) ASSERT_EQ(g, 0.0f) << kt->isa << " masked key " << j;
+          sum += g;
+        }
+        EXPECT_NEAR(sum, 1.0, 1e-5) << kt->isa;
+        EXPECT_EQ(got[0], x[0]) << kt->isa << " wrote before the row";
       }
     }
   }

@@ -37,13 +37,14 @@ RunFn add_bench(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Measure prompt (pp) and generation (tg) tokens per second");
   struct Args {
     ModelFlags mf;
-    int64_t n_prompt = 512, n_gen = 128, reps = 5;
+    int64_t n_prompt = 512, n_gen = 128, reps = 5, n_batch = 512;
     std::string threads_list, output = "md";
   };
   auto a = std::make_shared<Args>();
   a->mf.add(*cmd, true, false);
   cmd->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens (0: skip pp)")->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-n,--n-gen", a->n_gen, "Generated tokens (0: skip tg)")->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("-b,--batch-size", a->n_batch, "Prompt tokens per forward pass (as tern run -b)")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("-r,--repetitions", a->reps, "Repetitions")->check(CLI::Range(1, 1000));
   cmd->add_option("-t,--threads", a->threads_list, "Thread count, or a comma-separated sweep such as 1,2 (default: all cores)");
   cmd->add_option("-o,--output", a->output, "md or json")->check(CLI::IsMember({"md", "json"}));
@@ -76,7 +77,7 @@ RunFn add_bench(CLI::App& app) {
           s.reset();
           const double t0 = now_seconds();
           if (prompt) {
-            s.eval(ids);
+            s.eval(ids, a->n_batch);
           } else {
             for (int32_t id : ids) s.eval({id});
           }

@@ -96,6 +96,22 @@ void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, i
   }
 }
 
+void softmax(float* x, int64_t n, int64_t n_total, float scale) {
+  float mx = -INFINITY;
+  for (int64_t j = 0; j < n; ++j) {
+    x[j] *= scale;
+    mx = std::fmax(mx, x[j]);
+  }
+  float sum = 0.0f;
+  for (int64_t j = 0; j < n; ++j) {
+    x[j] = std::exp(x[j] - mx);
+    sum += x[j];
+  }
+  const float inv = 1.0f / sum;
+  for (int64_t j = 0; j < n; ++j) x[j] *= inv;
+  for (int64_t j = n; j < n_total; ++j) x[j] = 0.0f;
+}
+
 }  // namespace
 
 TERN_DEFINE_KERNEL_TABLE("ref")

@@ -129,6 +129,22 @@ void test_float(const KernelTable& ref, const KernelTable& kt) {
   }
 }
 
+void test_softmax(const KernelTable& ref, const KernelTable& kt) {
+  std::mt19937 rng(6);
+  std::normal_distribution<float> nd(0.0f, 20.0f);
+  for (int64_t n : {1, 3, 4, 9, 64, 301}) {
+    std::vector<float> a(static_cast<size_t>(n + 3)), b;
+    for (auto& v : a) v = nd(rng);
+    b = a;
+    ref.softmax(a.data(), n, n + 3, 0.0883883f);
+    kt.softmax(b.data(), n, n + 3, 0.0883883f);
+    for (int64_t i = 0; i < n + 3; ++i) {
+      const float w = a[static_cast<size_t>(i)], g = b[static_cast<size_t>(i)];
+      check(std::fabs(w - g) <= 2e-6f * w + 1e-30f && (i < n || g == 0.0f), "softmax", n, i, 0);
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -137,6 +153,7 @@ int main() {
   test_quantize(ref, kt);
   test_tr16(ref, kt);
   test_float(ref, kt);
+  test_softmax(ref, kt);
   if (g_failures) {
     std::printf("neon parity: %d mismatches against the reference\n", g_failures);
     return 1;

@@ -182,6 +182,54 @@ void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, i
   }
 }
 
+// exp(x) for x <= 0 (see the AVX-512 file): Cephes polynomial, 2^t built in the exponent bits.
+inline float32x4_t exp_ps(float32x4_t x) {
+  x = vmaxq_f32(x, vdupq_n_f32(-87.33654f));
+  const float32x4_t t = vrndnq_f32(vmulq_n_f32(x, 1.44269504088896341f));
+  float32x4_t r = vfmsq_f32(x, t, vdupq_n_f32(0.693359375f));
+  r = vfmsq_f32(r, t, vdupq_n_f32(-2.12194440e-4f));
+  float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
+  p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
+  p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
+  p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
+  p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
+  p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+  p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
+  const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(t), vdupq_n_s32(127)), 23);
+  return vmulq_f32(p, vreinterpretq_f32_s32(e));
+}
+
+void softmax(float* x, int64_t n, int64_t n_total, float scale) {
+  float32x4_t vmax = vdupq_n_f32(-INFINITY);
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float32x4_t v = vmulq_n_f32(vld1q_f32(x + j), scale);
+    vst1q_f32(x + j, v);
+    vmax = vmaxq_f32(vmax, v);
+  }
+  float mx = vmaxvq_f32(vmax);
+  for (int64_t t = j; t < n; ++t) {
+    x[t] *= scale;
+    mx = std::fmax(mx, x[t]);
+  }
+  const float32x4_t vmx = vdupq_n_f32(mx);
+  float32x4_t vsum = vdupq_n_f32(0.0f);
+  for (j = 0; j + 4 <= n; j += 4) {
+    const float32x4_t e = exp_ps(vsubq_f32(vld1q_f32(x + j), vmx));
+    vst1q_f32(x + j, e);
+    vsum = vaddq_f32(vsum, e);
+  }
+  float sum = vaddvq_f32(vsum);
+  for (int64_t t = j; t < n; ++t) {
+    x[t] = std::exp(x[t] - mx);
+    sum += x[t];
+  }
+  const float inv = 1.0f / sum;
+  for (j = 0; j + 4 <= n; j += 4) vst1q_f32(x + j, vmulq_n_f32(vld1q_f32(x + j), inv));
+  for (; j < n; ++j) x[j] *= inv;
+  for (j = n; j < n_total; ++j) x[j] = 0.0f;
+}
+
 }  // namespace
 
 TERN_DEFINE_KERNEL_TABLE("neon")
