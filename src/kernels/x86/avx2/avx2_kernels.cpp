@@ -145,11 +145,22 @@ void scores_tile(const float* q, int64_t qs, const float* k, int64_t ks, int64_t
       for (int j = 0; j < NJ; ++j) acc[i][j] = _mm256_fmadd_ps(qv, kv[j], acc[i][j]);
     }
   }
-  for (int i = 0; i < NI; ++i) {
-    for (int j = 0; j < NJ; ++j) {
-      float r = hsum_ps(acc[i][j]);
-      for (int64_t t = c; t < d; ++t) r += q[i * qs + t] * k[j * ks + t];
-      out[i * os + j] = r;
+  if constexpr (NJ == 4) {
+    // Four sums at once (three hadds), then the scalar tail for d % 8.
+    for (int i = 0; i < NI; ++i) {
+      const __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(acc[i][0], acc[i][1]), _mm256_hadd_ps(acc[i][2], acc[i][3]));
+      _mm_storeu_ps(out + i * os, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
+      for (int64_t t = c; t < d; ++t) {
+        for (int j = 0; j < NJ; ++j) out[i * os + j] += q[i * qs + t] * k[j * ks + t];
+      }
+    }
+  } else {
+    for (int i = 0; i < NI; ++i) {
+      for (int j = 0; j < NJ; ++j) {
+        float r = hsum_ps(acc[i][j]);
+        for (int64_t t = c; t < d; ++t) r += q[i * qs + t] * k[j * ks + t];
+        out[i * os + j] = r;
+      }
     }
   }
 }
