@@ -49,7 +49,7 @@ constexpr std::array<GgmlTypeTraits, 37> kTraits = {{
     // I2_S: 4 codes per byte over the whole tensor, then a 32-byte tail holding the f32 scale.
     {GgmlType::I2_S, "i2_s", 4, 1, true},
     // TL1/TL2: bitnet.cpp's lookup-table layouts, sized by its ggml_nbytes special cases
-    // (ggml.c in the fork above) so such files can be listed; tern never computes with them.
+    // (ggml.c in the fork above); formats/tl.cpp decodes them (with the kernel tiling).
     {GgmlType::TL1, "tl1", 4, 1, true},
     {GgmlType::TL2, "tl2", 4, 1, true},
 }};

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/aligned.h"
+#include "formats/tl.h"
 #include "gguf/gguf.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
@@ -23,6 +24,10 @@ struct LoadOptions {
   std::optional<FfnActivation> ffn_act;  // --ffn-act override
   int n_threads = 1;                     // threads for repacking at load
   bool progress = false;                 // print a progress line to stderr
+  // Tilings for bitnet.cpp TL1/TL2 tensors (from the kernel_config.ini the file was converted
+  // with, --tl-config); matched by (rows, cols) before tern's built-in table.
+  std::vector<formats::TlConfig> tl_configs;
+  std::string tl_config_source;  // where tl_configs came from, for messages
 };
 
 struct LayerWeights {

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/timer.h"
 #include "formats/formats.h"
+#include "formats/tl.h"
 #include "model/model.h"
 #include "model/names.h"
 
@@ -27,6 +28,10 @@ class ModelLoader {
   // "llama"); file row h*hd + 2j + s is model row h*hd + s*hd/2 + j (NeoX pairs).
   void load_ternary(const std::string& name, int64_t cols, int64_t rows, TernaryMatrix& m,
                     int64_t row0, int64_t permute_hd = 0);
+  // bitnet.cpp TL1/TL2 tensor `t` ([cols -> rows]) into rows [row0, row0 + rows) of `m`.
+  void load_tl(const gguf::TensorInfo& t, int64_t cols, int64_t rows, TernaryMatrix& m,
+               int64_t row0, int64_t permute_hd, float extra);
+  formats::TlConfig tl_config_for(const gguf::TensorInfo& t, int64_t rows, int64_t cols) const;
   void load_head();
 
   Model& m_;
@@ -54,9 +59,9 @@ const gguf::TensorInfo& ModelLoader::expect(const std::string& name, int64_t ne0
          ne1 > 1 ? str_cat(" x ", ne1) : std::string(),
          ": the file is damaged or not a BitNet b1.58 model of the size its metadata says");
   }
-  if (!formats::can_dequantize(t.type) && !formats::is_ternary(t.type)) {
+  if (!formats::can_dequantize(t.type) && !formats::is_ternary(t.type) && !formats::is_tl(t.type)) {
     fail(f.path(), ": tensor ", name, " has type ", ggml_type_name(t.type),
-         ", which tern cannot read (supported: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, tq1_0, tq2_0, i2_s)");
+         ", which tern cannot read (supported: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, tq1_0, tq2_0, i2_s, tl1, tl2)");
   }
   return t;
 }
@@ -95,6 +100,10 @@ void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t ro
     extra = v;
   }
 
+  if (formats::is_tl(t.type)) {
+    load_tl(t, cols, rows, m, row0, permute_hd, extra);
+    return;
+  }
   if (formats::is_ternary(t.type)) {
     if (m_.proj_type_.empty()) m_.proj_type_ = std::string(ggml_type_name(t.type));
     std::mutex err_mu;
@@ -173,6 +182,82 @@ void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t ro
     }
     m.set_row(row0 + unpermute_row(r, permute_hd), trits.data(), scale * extra);
   }
+}
+
+formats::TlConfig ModelLoader::tl_config_for(const gguf::TensorInfo& t, int64_t rows,
+                                             int64_t cols) const {
+  const gguf::File& f = *m_.file_;
+  const std::string type(ggml_type_name(t.type));
+  std::optional<formats::TlConfig> cfg;
+  std::string from;
+  for (const auto& c : opt_.tl_configs) {
+    if (c.rows == rows && c.cols == cols) {
+      cfg = c;
+      from = opt_.tl_config_source.empty() ? std::string("the given kernel config") : opt_.tl_config_source;
+      break;
+    }
+  }
+  if (!cfg) {
+    cfg = formats::tl_builtin_config(t.type, rows, cols);
+    from = "tern's table of bitnet.cpp setup_env.py tilings";
+  }
+  if (!cfg) {
+    fail(f.path(), ": tensor ", t.name, " is ", type, " with ", rows, " rows x ", cols,
+         " columns, a shape tern has no ", type, " tiling for. bitnet.cpp lays ", type,
+         " weights out in the tiles of the kernel its code generator built for each matrix shape "
+         "(BM, BK, bm in its include/kernel_config.ini) and the file does not record them; tern "
+         "knows the tilings setup_env.py uses for bitnet_b1_58-large, bitnet_b1_58-3B and "
+         "Llama3-8B-1.58-100B-tokens. Pass the kernel_config.ini this file was converted with "
+         "(--tl-config FILE), or convert the original checkpoint with `tern convert` (or to i2_s "
+         "with bitnet.cpp) instead");
+  }
+  try {
+    formats::check_tl_config(t.type, *cfg);
+  } catch (const Error& e) {
+    fail(f.path(), ": tensor ", t.name, ": ", e.what(), " (tiling from ", from, ")");
+  }
+  return *cfg;
+}
+
+void ModelLoader::load_tl(const gguf::TensorInfo& t, int64_t cols, int64_t rows,
+                          TernaryMatrix& m, int64_t row0, int64_t permute_hd, float extra) {
+  const gguf::File& f = *m_.file_;
+  const formats::TlConfig cfg = tl_config_for(t, rows, cols);
+  const std::span<const uint8_t> data(t.data, t.nbytes);
+  // bitnet.cpp's kernels read the f32 scale right after the codes (the slot its GGUF writer
+  // fills with the unlisted `<name>_scale` tensor). A writer that lists that tensor puts it in
+  // the same place; if a rewritten file lists it elsewhere, the listed one is the truth.
+  float scale = formats::tl_scale(t.type, data, rows, cols);
+  if (const gguf::TensorInfo* st = f.find_tensor(t.name + "_scale")) {
+    if (st->n_elements() != 1 || !formats::can_dequantize(st->type))
+      fail(f.path(), ": tensor ", st->name, " should hold one float scale");
+    float v = 0.0f;
+    formats::dequantize_rows(st->type, st->data, 1, 1, 0, 1, &v);
+    if (v != scale) log_warn(f.path(), ": ", st->name, " is ", v, " but the scale slot after ", t.name, " holds ", scale, "; using ", v);
+    scale = v;
+  }
+  if (!std::isfinite(scale) || scale < 0.0f) {
+    fail(f.path(), ": tensor ", t.name, " has scale ", scale,
+         " (bitnet.cpp writes max|w| >= 0): the file is damaged or was not written by bitnet.cpp");
+  }
+  if (m_.proj_type_.empty()) m_.proj_type_ = std::string(ggml_type_name(t.type));
+  std::mutex err_mu;
+  std::string err;
+  const int64_t blocks = rows / cfg.block_rows;
+  pool_.parallel_for(blocks, [&](int64_t block, int) {
+    try {
+      std::vector<int8_t> trits(static_cast<size_t>(cfg.block_rows * cols));
+      formats::unpack_tl_block(t.type, data, cfg, block, trits.data());
+      for (int64_t r = 0; r < cfg.block_rows; ++r) {
+        const int64_t fr = block * cfg.block_rows + r;
+        m.set_row(row0 + unpermute_row(fr, permute_hd), trits.data() + r * cols, scale * extra);
+      }
+    } catch (const Error& e) {
+      std::lock_guard<std::mutex> lock(err_mu);
+      if (err.empty()) err = str_cat(f.path(), ": tensor ", t.name, ": ", e.what());
+    }
+  });
+  if (!err.empty()) throw Error(err);
 }
 
 void ModelLoader::load_head() {

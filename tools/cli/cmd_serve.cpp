@@ -41,10 +41,7 @@ RunFn add_serve(CLI::App& app) {
     if (so.model_path.empty()) fail("no model given: pass -m FILE.gguf");
     so.n_threads = a->mf.resolved_threads();
     if (!a->mf.isa.empty()) set_kernel_isa(a->mf.isa);
-    if (!a->mf.ffn_act.empty()) {
-      so.load.ffn_act = parse_ffn_activation(a->mf.ffn_act);
-      if (!so.load.ffn_act) fail("--ffn-act ", a->mf.ffn_act, ": unknown activation (use relu2 or silu)");
-    }
+    so.load = a->mf.load_options();
     so.load.n_threads = so.n_threads;
     return run_server(so);
   };

@@ -4,6 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "core/error.h"
 #include "core/timer.h"
@@ -18,6 +20,27 @@ void ModelFlags::add(CLI::App& cmd, bool model_required, bool with_threads) {
   if (with_threads) cmd.add_option("-t,--threads", threads, "Threads (default: all available cores)")->check(CLI::Range(0, 1024));
   cmd.add_option("--isa", isa, "Force a kernel path: ref, avx2, avx512, neon (default: best for this CPU)");
   cmd.add_option("--ffn-act", ffn_act, "Override the FFN activation: relu2 or silu");
+  cmd.add_option("--tl-config", tl_config,
+                 "bitnet.cpp include/kernel_config.ini a TL1/TL2 file was converted with (needed for "
+                 "shapes other than bitnet_b1_58-large/-3B and Llama3-8B-1.58)");
+}
+
+LoadOptions ModelFlags::load_options() const {
+  LoadOptions opt;
+  opt.n_threads = resolved_threads();
+  if (!ffn_act.empty()) {
+    opt.ffn_act = parse_ffn_activation(ffn_act);
+    if (!opt.ffn_act) fail("--ffn-act ", ffn_act, ": unknown activation (use relu2 or silu)");
+  }
+  if (!tl_config.empty()) {
+    std::ifstream in(tl_config, std::ios::binary);
+    if (!in) fail("--tl-config ", tl_config, ": cannot read the file");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (text.size() > (1u << 20)) fail("--tl-config ", tl_config, ": larger than 1 MiB, not a kernel_config.ini");
+    opt.tl_configs = formats::parse_tl_kernel_config(text, tl_config);
+    opt.tl_config_source = tl_config;
+  }
+  return opt;
 }
 
 int ModelFlags::resolved_threads() const {
@@ -53,13 +76,8 @@ std::unique_ptr<Model> ModelFlags::load() const {
     fail("no model given and the bundled model (", kBundledModel, ") was not found: pass -m FILE.gguf "
          "(or make one: `tern dummy --layout tiny -o tiny.gguf`)");
   }
-  LoadOptions opt;
-  opt.n_threads = resolved_threads();
+  LoadOptions opt = load_options();
   opt.progress = isatty(STDERR_FILENO);
-  if (!ffn_act.empty()) {
-    opt.ffn_act = parse_ffn_activation(ffn_act);
-    if (!opt.ffn_act) fail("--ffn-act ", ffn_act, ": unknown activation (use relu2 or silu)");
-  }
   return Model::load(path, opt);
 }
 

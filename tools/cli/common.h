@@ -30,8 +30,11 @@ struct ModelFlags {
   int threads = 0;          // 0: all available
   std::string isa;          // --isa
   std::string ffn_act;      // --ffn-act
+  std::string tl_config;    // --tl-config: bitnet.cpp kernel_config.ini for TL1/TL2 files
   void add(CLI::App& cmd, bool model_required = false, bool with_threads = true);
   int resolved_threads() const;
+  // --ffn-act, --tl-config and the thread count as LoadOptions. Throws tern::Error.
+  LoadOptions load_options() const;
   // Applies --isa, then loads (with a progress line on a terminal). Throws tern::Error.
   std::unique_ptr<Model> load() const;
 };
