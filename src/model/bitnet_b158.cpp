@@ -159,10 +159,7 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
       const float* u = g + F;
       float* mi = m + i * F;
       if (c.act == FfnActivation::kReluSqr) {
-        for (int64_t j = 0; j < F; ++j) {
-          const float r = std::max(g[j], 0.0f);  // branch-free, so the loop vectorizes
-          mi[j] = r * r * u[j];
-        }
+        ops::relu_sqr_mul(g, u, mi, F);
       } else {
         for (int64_t j = 0; j < F; ++j) mi[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
       }

@@ -3,6 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
+
 #include "core/error.h"
 #include "kernels/table.h"
 
@@ -78,6 +84,30 @@ void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_
       kt.f32_gemm(w.f32 + r0 * w.cols, nr, w.cols, x, n_tok, y + r0, y_stride);
     }
   });
+}
+
+void relu_sqr_mul(const float* __restrict g, const float* __restrict u, float* __restrict out, int64_t n) {
+  int64_t j = 0;
+  // GCC keeps the select below as a branch (trapping math), so spell out the vector form.
+  // max(g, 0) picks 0 for NaN exactly as the scalar select does.
+#if defined(__SSE2__)
+  const __m128 zero = _mm_setzero_ps();
+  for (; j + 4 <= n; j += 4) {
+    const __m128 r = _mm_max_ps(_mm_loadu_ps(g + j), zero);
+    _mm_storeu_ps(out + j, _mm_mul_ps(_mm_mul_ps(r, r), _mm_loadu_ps(u + j)));
+  }
+#elif defined(__ARM_NEON)
+  const float32x4_t zero = vdupq_n_f32(0.0f);
+  for (; j + 4 <= n; j += 4) {
+    const float32x4_t gv = vld1q_f32(g + j);
+    const float32x4_t r = vbslq_f32(vcgtq_f32(gv, zero), gv, zero);
+    vst1q_f32(out + j, vmulq_f32(vmulq_f32(r, r), vld1q_f32(u + j)));
+  }
+#endif
+  for (; j < n; ++j) {
+    const float r = g[j] > 0.0f ? g[j] : 0.0f;
+    out[j] = r * r * u[j];
+  }
 }
 
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {

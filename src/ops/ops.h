@@ -34,6 +34,9 @@ struct FloatMatrix {
 void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_t n_tok, float* y,
                   int64_t y_stride);
 
+// out[j] = max(g[j], 0)^2 * u[j] (BitNet b1.58's squared-ReLU gate); out must not overlap g, u.
+void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n);
+
 // RMSNorm over n values: out = x / sqrt(mean(x^2) + eps) * w. out may alias x.
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out);
 

@@ -218,3 +218,40 @@ TEST(TextStream, HoldsBackStopPrefixesAndReleasesThemAtTheEnd) {
 
 }  // namespace
 }  // namespace tern
+
+namespace tern {
+namespace {
+TEST(Ops, ReluSqrMulMatchesDefinition) {
+  for (int64_t n : {1, 3, 4, 5, 8, 13, 6912}) {
+    std::vector<float> g(static_cast<size_t>(n)), u(g.size()), out(g.size(), -7.0f);
+    for (int64_t j = 0; j < n; ++j) {
+      g[static_cast<size_t>(j)] = static_cast<float>((j * 37) % 11) - 5.5f;
+      u[static_cast<size_t>(j)] = 0.25f * static_cast<float>(j % 7) - 0.5f;
+    }
+    if (n > 4) g[2] = std::nanf("");  // NaN gates act as 0, as in the scalar select
+    ops::relu_sqr_mul(g.data(), u.data(), out.data(), n);
+    for (int64_t j = 0; j < n; ++j) {
+      const float gj = g[static_cast<size_t>(j)];
+      const float r = gj > 0.0f ? gj : 0.0f;
+      ASSERT_EQ(out[static_cast<size_t>(j)], r * r * u[static_cast<size_t>(j)]) << "n=" << n << " j=" << j;
+    }
+  }
+}
+TEST(Ops, RmsNormLongRowsMatchDoubleDefinition) {
+  for (int64_t n : {7, 8, 9, 2560, 6913}) {
+    std::vector<float> x(static_cast<size_t>(n)), w(x.size()), out(x.size());
+    double ss = 0.0;
+    for (int64_t j = 0; j < n; ++j) {
+      x[static_cast<size_t>(j)] = std::sin(static_cast<float>(j)) * 3.0f;
+      w[static_cast<size_t>(j)] = 1.0f + 0.001f * static_cast<float>(j % 13);
+      ss += static_cast<double>(x[static_cast<size_t>(j)]) * x[static_cast<size_t>(j)];
+    }
+    ops::rms_norm(x.data(), w.data(), n, 1e-5f, out.data());
+    const float inv = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(n)) + 1e-5f);
+    for (int64_t j = 0; j < n; ++j) {
+      ASSERT_NEAR(out[static_cast<size_t>(j)], x[static_cast<size_t>(j)] * inv * w[static_cast<size_t>(j)], 1e-6f) << n;
+    }
+  }
+}
+}  // namespace
+}  // namespace tern
