@@ -3,6 +3,7 @@
 // with the machine's measured peaks (docs/PERFORMANCE.md; `tern_bench_kernels --benchmark_filter=bandwidth`).
 #include <benchmark/benchmark.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -92,18 +93,29 @@ void BM_f16_gemv(benchmark::State& st, const char* isa) {
     st.SkipWithError("ISA not available on this CPU");
     return;
   }
-  const int64_t rows = st.range(0), k = st.range(1);
-  AlignedBuffer<uint16_t> w(static_cast<size_t>(rows * k));
-  AlignedBuffer<float> x(static_cast<size_t>(k));
+  // rows x k weights, nt tokens (1: decode; 2-4: batched decoding, one token per server slot)
+  const int64_t rows = st.range(0), k = st.range(1), nt = st.range(2);
+  AlignedBuffer<uint16_t> w(static_cast<size_t>(f16_r4_size(rows, k)));  // R4 layout
+  AlignedBuffer<float> x(static_cast<size_t>(k * nt));
   for (size_t i = 0; i < w.size(); ++i) w[i] = f32_to_fp16(static_cast<float>(i % 17) * 0.01f);
   for (size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>(i % 5) * 0.1f;
-  std::vector<float> out(static_cast<size_t>(rows));
+  std::vector<float> out(static_cast<size_t>(rows * nt)), want(out.size());
+  kernel_table_for("ref")->f16_gemm(w.data(), rows, k, x.data(), nt, want.data(), rows);
+  kt->f16_gemm(w.data(), rows, k, x.data(), nt, out.data(), rows);
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (std::fabs(out[i] - want[i]) > 1e-3f * (1.0f + std::fabs(want[i]))) {
+      st.SkipWithError("kernel disagrees with the reference");
+      return;
+    }
+  }
   for (auto _ : st) {
-    kt->f16_gemm(w.data(), rows, k, x.data(), 1, out.data(), rows);
+    kt->f16_gemm(w.data(), rows, k, x.data(), nt, out.data(), rows);
     benchmark::DoNotOptimize(out.data());
   }
   st.counters["GB/s"] = benchmark::Counter(static_cast<double>(rows * k * 2) * static_cast<double>(st.iterations()),
                                            benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  st.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows * k * nt) * static_cast<double>(st.iterations()) / 1e9,
+                                              benchmark::Counter::kIsRate);
 }
 
 // Read bandwidth of this machine (one thread): the roofline for decoding.
@@ -141,8 +153,8 @@ BENCHMARK_CAPTURE(BM_tr16_gemm, avx2, "avx2")->Apply(tr16_args);
 BENCHMARK_CAPTURE(BM_tr16_gemm, avx512, "avx512")->Apply(tr16_args);
 BENCHMARK_CAPTURE(BM_tr16_gemv_dram, avx2, "avx2")->Args({13824, 2560, 8});
 BENCHMARK_CAPTURE(BM_tr16_gemv_dram, avx512, "avx512")->Args({13824, 2560, 8});
-BENCHMARK_CAPTURE(BM_f16_gemv, avx2, "avx2")->Args({16384, 2560});
-BENCHMARK_CAPTURE(BM_f16_gemv, avx512, "avx512")->Args({16384, 2560});
+BENCHMARK_CAPTURE(BM_f16_gemv, avx2, "avx2")->Args({16384, 2560, 1})->Args({16384, 2560, 4});
+BENCHMARK_CAPTURE(BM_f16_gemv, avx512, "avx512")->Args({16384, 2560, 1})->Args({16384, 2560, 2})->Args({16384, 2560, 4})->Args({256, 2560, 4})->Args({81920, 512, 1})->Args({81920, 512, 4});
 BENCHMARK(BM_bandwidth)->Arg(1024)->Unit(benchmark::kMillisecond);
 
 }  // namespace

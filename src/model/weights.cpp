@@ -10,6 +10,7 @@
 #include "core/timer.h"
 #include "formats/formats.h"
 #include "formats/tl.h"
+#include "kernels/table.h"
 #include "model/model.h"
 #include "model/names.h"
 
@@ -272,15 +273,17 @@ void ModelLoader::load_head() {
   m_.head_.rows = c.n_vocab;
   m_.head_.cols = c.n_embd;
   if (t->type == GgmlType::F16) {
-    // Copied out of the mapping into huge-page memory (core/aligned.h): decode streams the
-    // whole head every token, and from 4 KiB file pages that stream is ~20% slower. The file's
-    // pages are then dropped from the resident set, so memory use does not grow.
-    const int64_t chunk = 1024;
-    m_.head_owned_f16_.resize(static_cast<size_t>(c.n_vocab * c.n_embd));
+    // Repacked into the kernels' R4 layout (kernels/table.h) in huge-page memory
+    // (core/aligned.h): decode streams the whole head every token, as one sequential stream
+    // per thread, and from 4 KiB file pages that stream is ~20% slower. The file's pages are
+    // then dropped from the resident set, so memory use does not grow.
+    const int64_t chunk = 1024;  // rows per task, a multiple of 4
+    m_.head_owned_f16_.resize(static_cast<size_t>(f16_r4_size(c.n_vocab, c.n_embd)));
     pool_.parallel_for((c.n_vocab + chunk - 1) / chunk, [&](int64_t task, int) {
       const int64_t r0 = task * chunk, n = std::min(chunk, c.n_vocab - r0);
-      std::memcpy(m_.head_owned_f16_.data() + r0 * c.n_embd, t->data + r0 * c.n_embd * 2,
-                  static_cast<size_t>(n * c.n_embd * 2));
+      std::vector<uint16_t> rows(static_cast<size_t>(n * c.n_embd));
+      std::memcpy(rows.data(), t->data + r0 * c.n_embd * 2, rows.size() * 2);  // file data may be unaligned
+      pack_f16_r4(rows.data(), n, c.n_embd, m_.head_owned_f16_.data() + f16_r4_index(r0, 0, c.n_embd));
     });
     m_.head_.f16 = m_.head_owned_f16_.data();
     f.release(*t);

@@ -79,7 +79,7 @@ void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_
     const int64_t r0 = task * kRows;
     const int64_t nr = std::min(kRows, w.rows - r0);
     if (w.f16) {
-      kt.f16_gemm(w.f16 + r0 * w.cols, nr, w.cols, x, n_tok, y + r0, y_stride);
+      kt.f16_gemm(w.f16 + f16_r4_index(r0, 0, w.cols), nr, w.cols, x, n_tok, y + r0, y_stride);
     } else {
       kt.f32_gemm(w.f32 + r0 * w.cols, nr, w.cols, x, n_tok, y + r0, y_stride);
     }

@@ -27,7 +27,7 @@ void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a
 // A float weight matrix [rows, cols] in F16 or F32 (the output head).
 struct FloatMatrix {
   int64_t rows = 0, cols = 0;
-  const uint16_t* f16 = nullptr;  // one of these is set
+  const uint16_t* f16 = nullptr;  // one of these is set; f16 is in the R4 layout (kernels/table.h)
   const float* f32 = nullptr;
 };
 // y[t * y_stride + r] = sum_k w(r, k) x(t, k)

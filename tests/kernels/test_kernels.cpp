@@ -193,9 +193,11 @@ TEST(Kernels, FloatGemmsMatchReference) {
   std::mt19937 rng(3);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   const KernelTable& ref = *kernel_table_for("ref");
-  for (int64_t k : {1, 7, 16, 33, 100, 256, 259}) {
-   for (int64_t nt : {1, 3}) {  // one token takes the multi-row GEMV path
-    const int64_t nrows = 9;
+  for (int64_t k : {1, 7, 16, 33, 100, 256, 259, 512, 1030}) {  // 1030: two full 512-column blocks + a partial one
+   // One token takes the single-row GEMV path; 2..9 tokens the row x token tiles (4 tokens
+   // per pass, then the remainder), with 9 rows leaving a row tail.
+   for (int64_t nt : {1, 2, 3, 4, 5, 8, 9}) {
+    const int64_t nrows = 9 + 31 * (nt % 4);  // 9, 40, 71, 102 rows: partial 64-row supergroups
     std::vector<uint16_t> wh(static_cast<size_t>(nrows * k));
     std::vector<float> wf(static_cast<size_t>(nrows * k)), x(static_cast<size_t>(nt * k));
     for (size_t i = 0; i < wh.size(); ++i) {
@@ -203,16 +205,26 @@ TEST(Kernels, FloatGemmsMatchReference) {
       wh[i] = f32_to_fp16(wf[i]);
     }
     for (auto& v : x) v = nd(rng);
+    std::vector<uint16_t> wr4(static_cast<size_t>(f16_r4_size(nrows, k)));
+    pack_f16_r4(wh.data(), nrows, k, wr4.data());
+    // The reference over R4 must equal the plain definition over the row-major matrix.
     std::vector<float> want_h(static_cast<size_t>(nt * nrows)), want_f(want_h.size());
-    ref.f16_gemm(wh.data(), nrows, k, x.data(), nt, want_h.data(), nrows);
+    ref.f16_gemm(wr4.data(), nrows, k, x.data(), nt, want_h.data(), nrows);
+    for (int64_t t = 0; t < nt; ++t) {
+      for (int64_t r = 0; r < nrows; ++r) {
+        double d = 0.0;
+        for (int64_t i = 0; i < k; ++i) d += static_cast<double>(fp16_to_f32(wh[static_cast<size_t>(r * k + i)])) * x[static_cast<size_t>(t * k + i)];
+        ASSERT_NEAR(want_h[static_cast<size_t>(t * nrows + r)], d, 1e-4 * (1.0 + std::fabs(d))) << "ref R4 r=" << r << " t=" << t;
+      }
+    }
     ref.f32_gemm(wf.data(), nrows, k, x.data(), nt, want_f.data(), nrows);
     for (const KernelTable* kt : runnable_tables()) {
       std::vector<float> got_h(want_h.size()), got_f(want_f.size());
-      kt->f16_gemm(wh.data(), nrows, k, x.data(), nt, got_h.data(), nrows);
+      kt->f16_gemm(wr4.data(), nrows, k, x.data(), nt, got_h.data(), nrows);
       kt->f32_gemm(wf.data(), nrows, k, x.data(), nt, got_f.data(), nrows);
       const float tol = 1e-5f * std::sqrt(static_cast<float>(k)) * 4.0f;
       for (size_t i = 0; i < want_h.size(); ++i) {
-        ASSERT_NEAR(got_h[i], want_h[i], tol * (1.0f + std::fabs(want_h[i]))) << kt->isa << " k=" << k;
+        ASSERT_NEAR(got_h[i], want_h[i], tol * (1.0f + std::fabs(want_h[i]))) << kt->isa << " k=" << k << " nt=" << nt << " i=" << i;
         ASSERT_NEAR(got_f[i], want_f[i], tol * (1.0f + std::fabs(want_f[i]))) << kt->isa << " k=" << k;
       }
     }

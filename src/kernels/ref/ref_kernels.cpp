@@ -53,7 +53,7 @@ void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64
   for (int64_t r = 0; r < nrows; ++r) {
     for (int64_t t = 0; t < n_tok; ++t) {
       float acc = 0.0f;
-      for (int64_t i = 0; i < k; ++i) acc += fp16_to_f32(w[r * k + i]) * x[t * k + i];
+      for (int64_t i = 0; i < k; ++i) acc += fp16_to_f32(w[f16_r4_index(r, i, k)]) * x[t * k + i];
       out[t * out_stride + r] = acc;
     }
   }

@@ -109,8 +109,10 @@ void test_float(const KernelTable& ref, const KernelTable& kt) {
     }
     for (auto& v : x) v = nd(rng);
     std::vector<float> a(static_cast<size_t>(nrows * nt)), b(a.size()), c(a.size()), d(a.size());
-    ref.f16_gemm(wh.data(), nrows, k, x.data(), nt, a.data(), nrows);
-    kt.f16_gemm(wh.data(), nrows, k, x.data(), nt, b.data(), nrows);
+    std::vector<uint16_t> wr4(static_cast<size_t>(tern::f16_r4_size(nrows, k)));
+    tern::pack_f16_r4(wh.data(), nrows, k, wr4.data());
+    ref.f16_gemm(wr4.data(), nrows, k, x.data(), nt, a.data(), nrows);
+    kt.f16_gemm(wr4.data(), nrows, k, x.data(), nt, b.data(), nrows);
     ref.f32_gemm(wf.data(), nrows, k, x.data(), nt, c.data(), nrows);
     kt.f32_gemm(wf.data(), nrows, k, x.data(), nt, d.data(), nrows);
     const float tol = 4e-5f * std::sqrt(static_cast<float>(k));

@@ -118,21 +118,47 @@ inline float dot_row(Load load, const float* x, int64_t k, float tail_init) {
   return vaddvq_f32(vaddq_f32(a0, a1)) + tail_init;
 }
 
+// F16 GEMM over the R4 layout (kernels/table.h): per supergroup and 512-column block, 4 rows
+// x 1 token per pass over each group's chunks (4 rows x 4 vectors of 4); further tokens re-read
+// the block (4 KB, in L1).
 void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
               float* out, int64_t out_stride) {
-  const int64_t k8 = k / 8 * 8;
-  for (int64_t r = 0; r < nrows; ++r) {
-    const uint16_t* wr = w + r * k;
-    auto load = [wr](int64_t i) {
-      return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(wr + i)));
-    };
+  const int64_t k16 = round_up_16(k);
+  for (int64_t r0 = 0; r0 < nrows; r0 += kF16SuperRows, w += kF16SuperRows * k16) {
+    const int64_t nr = nrows - r0 < kF16SuperRows ? nrows - r0 : kF16SuperRows;
     for (int64_t t = 0; t < n_tok; ++t) {
-      const float* xt = x + t * k;
-      float acc = dot_row(load, xt, k, 0.0f);
-      for (int64_t i = k8; i < k; ++i) {
-        acc += vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(wr[i]))), 0) * xt[i];
+      float part[64] = {};
+      for (int64_t kb = 0; kb * kF16BlockCols < k16; ++kb) {
+        const int64_t i0 = kb * kF16BlockCols;
+        const int64_t kbw = k16 - i0 < kF16BlockCols ? k16 - i0 : kF16BlockCols;
+        const int64_t kv = k - i0 < kbw ? k - i0 : kbw;
+        const int64_t n_full = kv / 16;
+        const float* xt = x + t * k + i0;
+        for (int g = 0; g < 16; ++g) {
+          const uint16_t* wg = w + kb * kF16SuperRows * kF16BlockCols + g * 4 * kbw;
+          float32x4_t acc[4] = {vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f), vdupq_n_f32(0.0f)};
+          for (int64_t c = 0; c < n_full; ++c) {
+            const float32x4_t x0 = vld1q_f32(xt + 16 * c), x1 = vld1q_f32(xt + 16 * c + 4);
+            const float32x4_t x2 = vld1q_f32(xt + 16 * c + 8), x3 = vld1q_f32(xt + 16 * c + 12);
+            for (int r = 0; r < 4; ++r) {
+              const uint16_t* wr = wg + 64 * c + 16 * r;
+              acc[r] = vfmaq_f32(acc[r], vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(wr))), x0);
+              acc[r] = vfmaq_f32(acc[r], vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(wr + 4))), x1);
+              acc[r] = vfmaq_f32(acc[r], vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(wr + 8))), x2);
+              acc[r] = vfmaq_f32(acc[r], vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(wr + 12))), x3);
+            }
+          }
+          for (int r = 0; r < 4; ++r) {
+            float sum = vaddvq_f32(acc[r]);
+            const uint16_t* wr = wg + 64 * n_full + 16 * r;
+            for (int64_t j = 0; j < kv % 16; ++j) {
+              sum += vgetq_lane_f32(vcvt_f32_f16(vreinterpret_f16_u16(vdup_n_u16(wr[j]))), 0) * xt[16 * n_full + j];
+            }
+            part[4 * g + r] += sum;
+          }
+        }
       }
-      out[t * out_stride + r] = acc;
+      std::memcpy(out + t * out_stride + r0, part, static_cast<size_t>(nr) * sizeof(float));
     }
   }
 }

@@ -77,34 +77,65 @@ void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* sc
   *qsum = sum;
 }
 
-// One row at a time: a single sequential stream. Reading 2 or 4 rows at once (more loads in
-// flight) measured 30-40% slower from DRAM on Zen 4 (BM_f16_gemv), as did two TR16 groups.
-// Up to 4 tokens share each converted weight vector (batched decoding).
+// F16 GEMM over the R4 layout (kernels/table.h; see the AVX-512 file). Register tile 4 rows x
+// NT <= 2 tokens (8 accumulators + 4 activation halves + a weight vector in 16 registers); more
+// tokens make further passes over the block, whose 4 KB of weights are in L1 by then.
+template <int NT>
+void f16_block(const uint16_t* w, int64_t kbw, int64_t kv, const float* x, int64_t k, float* part) {
+  const int64_t n_full = kv / 16, n_chunks = kbw / 16;
+  for (int g = 0; g < 16; ++g) {
+    __m256 acc[4][NT];
+    for (int r = 0; r < 4; ++r) {
+      for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_setzero_ps();
+    }
+    const uint16_t* wg = w + g * 4 * kbw;
+    for (int64_t c = 0; c < n_full; ++c) {
+      __m256 xl[NT], xh[NT];
+      for (int t = 0; t < NT; ++t) {
+        xl[t] = _mm256_loadu_ps(x + t * k + 16 * c);
+        xh[t] = _mm256_loadu_ps(x + t * k + 16 * c + 8);
+      }
+      for (int r = 0; r < 4; ++r) {
+        const uint16_t* wr = wg + 64 * c + 16 * r;
+        const __m256 wl = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wr)));
+        for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_fmadd_ps(wl, xl[t], acc[r][t]);
+        const __m256 wh = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wr + 8)));
+        for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_fmadd_ps(wh, xh[t], acc[r][t]);
+      }
+    }
+    for (int r = 0; r < 4; ++r) {
+      for (int t = 0; t < NT; ++t) {
+        float sum = hsum_ps(acc[r][t]);
+        if (n_full < n_chunks) {  // the last, partial chunk (kv % 16 columns)
+          const uint16_t* wr = wg + 64 * n_full + 16 * r;
+          for (int64_t j = 0; j < kv % 16; ++j) sum += _cvtsh_ss(wr[j]) * x[t * k + 16 * n_full + j];
+        }
+        part[t * 64 + 4 * g + r] += sum;
+      }
+    }
+  }
+}
+
 void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
               float* out, int64_t out_stride) {
-  constexpr int64_t kTok = 4;
-  for (int64_t r = 0; r < nrows; ++r) {
-    const uint16_t* wr = w + r * k;
-    for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
-      const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
-      __m256 acc[kTok][2];
-      for (int64_t t = 0; t < kTok; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
-      int64_t i = 0;
-      for (; i + 16 <= k; i += 16) {
-        const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wr + i)));
-        const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(wr + i + 8)));
-        for (int64_t t = 0; t < nt; ++t) {
-          const float* xt = x + (t0 + t) * k;
-          acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xt + i), acc[t][0]);
-          acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xt + i + 8), acc[t][1]);
+  const int64_t k16 = round_up_16(k);
+  for (int64_t r0 = 0; r0 < nrows; r0 += kF16SuperRows, w += kF16SuperRows * k16) {
+    const int64_t nr = nrows - r0 < kF16SuperRows ? nrows - r0 : kF16SuperRows;
+    for (int64_t t0 = 0; t0 < n_tok; t0 += 2) {
+      const int64_t nt = n_tok - t0 < 2 ? n_tok - t0 : 2;
+      alignas(32) float part[2 * 64] = {};
+      for (int64_t kb = 0; kb * kF16BlockCols < k16; ++kb) {
+        const int64_t i0 = kb * kF16BlockCols;
+        const int64_t kbw = k16 - i0 < kF16BlockCols ? k16 - i0 : kF16BlockCols;
+        const int64_t kv = k - i0 < kbw ? k - i0 : kbw;
+        const uint16_t* wb = w + kb * kF16SuperRows * kF16BlockCols;
+        if (nt == 2) {
+          f16_block<2>(wb, kbw, kv, x + t0 * k + i0, k, part);
+        } else {
+          f16_block<1>(wb, kbw, kv, x + t0 * k + i0, k, part);
         }
       }
-      for (int64_t t = 0; t < nt; ++t) {
-        const float* xt = x + (t0 + t) * k;
-        float sum = hsum_ps(_mm256_add_ps(acc[t][0], acc[t][1]));
-        for (int64_t j = i; j < k; ++j) sum += _cvtsh_ss(wr[j]) * xt[j];
-        out[(t0 + t) * out_stride + r] = sum;
-      }
+      for (int64_t t = 0; t < nt; ++t) std::memcpy(out + (t0 + t) * out_stride + r0, part + t * 64, static_cast<size_t>(nr) * sizeof(float));
     }
   }
 }

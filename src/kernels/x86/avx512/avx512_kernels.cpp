@@ -51,35 +51,76 @@ void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* sc
   *qsum = sum;
 }
 
-// One row at a time: a single sequential stream. Reading 2 or 4 rows at once (more loads in
-// flight) measured 30-40% slower from DRAM on Zen 4 (BM_f16_gemv), as did two TR16 groups.
-// Several tokens (batched decoding: one per server slot) share each converted weight vector:
-// up to 4 tokens per pass, so the half->float conversions are not repeated per token.
+// The four horizontal sums [sum(a), sum(b), sum(c), sum(d)] in one register: halving to 256
+// bits, then three hadds, shares the shuffles that four separate reductions would repeat.
+inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
+  const __m256 a2 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
+  const __m256 b2 = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
+  const __m256 c2 = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
+  const __m256 d2 = _mm256_add_ps(_mm512_castps512_ps256(d), _mm512_extractf32x8_ps(d, 1));
+  const __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a2, b2), _mm256_hadd_ps(c2, d2));
+  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
+}
+
+// F16 GEMM over the R4 layout (kernels/table.h). Per 64-row supergroup and 512-column block,
+// each 4-row group is a register tile of 4 rows x NT tokens; a chunk is 4 converted weight
+// vectors (128 contiguous bytes) and NT activation loads (L1-resident for the whole block).
+// Group partial sums gather in part[] (L1) across blocks.
+template <int NT>
+void f16_block(const uint16_t* w, int64_t kbw, int64_t kv, const float* x, int64_t k, float* part) {
+  const __mmask16 tail = kv % 16 ? static_cast<__mmask16>((1u << (kv % 16)) - 1) : static_cast<__mmask16>(0xffff);
+  const int64_t n_full = kv / 16, n_chunks = kbw / 16;
+  for (int g = 0; g < 16; ++g) {
+    __m512 acc[4][NT];
+    for (int r = 0; r < 4; ++r) {
+      for (int t = 0; t < NT; ++t) acc[r][t] = _mm512_setzero_ps();
+    }
+    const uint16_t* wg = w + g * 4 * kbw;
+    for (int64_t c = 0; c < n_chunks; ++c) {
+      __m512 xv[NT];
+      if (c < n_full) {
+        for (int t = 0; t < NT; ++t) xv[t] = _mm512_loadu_ps(x + t * k + 16 * c);
+      } else {  // past the matrix's last column: activations masked, weights are zero padding
+        for (int t = 0; t < NT; ++t) xv[t] = _mm512_maskz_loadu_ps(tail, x + t * k + 16 * c);
+      }
+      for (int r = 0; r < 4; ++r) {
+        const __m512 wv = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wg + 64 * c + 16 * r)));
+        for (int t = 0; t < NT; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
+      }
+    }
+    for (int t = 0; t < NT; ++t) {
+      float* p = part + t * 64 + 4 * g;
+      _mm_storeu_ps(p, _mm_add_ps(_mm_loadu_ps(p), hsum4(acc[0][t], acc[1][t], acc[2][t], acc[3][t])));
+    }
+  }
+}
+
+template <int NT>
+void f16_supergroups(const uint16_t* w, int64_t nrows, int64_t k, const float* x, float* out, int64_t out_stride) {
+  const int64_t k16 = round_up_16(k);
+  for (int64_t r0 = 0; r0 < nrows; r0 += kF16SuperRows, w += kF16SuperRows * k16) {
+    alignas(64) float part[64 * NT] = {};
+    for (int64_t kb = 0; kb * kF16BlockCols < k16; ++kb) {
+      const int64_t i0 = kb * kF16BlockCols;
+      const int64_t kbw = k16 - i0 < kF16BlockCols ? k16 - i0 : kF16BlockCols;
+      const int64_t kv = k - i0 < kbw ? k - i0 : kbw;  // real columns in this block
+      f16_block<NT>(w + kb * kF16SuperRows * kF16BlockCols, kbw, kv, x + i0, k, part);
+    }
+    const int64_t nr = nrows - r0 < kF16SuperRows ? nrows - r0 : kF16SuperRows;
+    for (int t = 0; t < NT; ++t) std::memcpy(out + t * out_stride + r0, part + t * 64, static_cast<size_t>(nr) * sizeof(float));
+  }
+}
+
 void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
               float* out, int64_t out_stride) {
-  constexpr int64_t kTok = 4;
-  for (int64_t r = 0; r < nrows; ++r) {
-    const uint16_t* wr = w + r * k;
-    for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
-      const int64_t nt = std::min(kTok, n_tok - t0);
-      __m512 acc[kTok][2];
-      for (int64_t t = 0; t < kTok; ++t) acc[t][0] = acc[t][1] = _mm512_setzero_ps();
-      int64_t i = 0;
-      for (; i + 32 <= k; i += 32) {
-        const __m512 w0 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + i)));
-        const __m512 w1 = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(wr + i + 16)));
-        for (int64_t t = 0; t < nt; ++t) {
-          const float* xt = x + (t0 + t) * k;
-          acc[t][0] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(xt + i), acc[t][0]);
-          acc[t][1] = _mm512_fmadd_ps(w1, _mm512_loadu_ps(xt + i + 16), acc[t][1]);
-        }
-      }
-      for (int64_t t = 0; t < nt; ++t) {
-        const float* xt = x + (t0 + t) * k;
-        float sum = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]));
-        for (int64_t j = i; j < k; ++j) sum += _cvtsh_ss(wr[j]) * xt[j];
-        out[(t0 + t) * out_stride + r] = sum;
-      }
+  for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
+    const float* xt = x + t0 * k;
+    float* ot = out + t0 * out_stride;
+    switch (n_tok - t0) {
+      case 1: f16_supergroups<1>(w, nrows, k, xt, ot, out_stride); break;
+      case 2: f16_supergroups<2>(w, nrows, k, xt, ot, out_stride); break;
+      case 3: f16_supergroups<3>(w, nrows, k, xt, ot, out_stride); break;
+      default: f16_supergroups<4>(w, nrows, k, xt, ot, out_stride); break;
     }
   }
 }
@@ -103,16 +144,6 @@ void f32_gemm(const float* w, int64_t nrows, int64_t k, const float* x, int64_t 
   }
 }
 
-// The four horizontal sums [sum(a), sum(b), sum(c), sum(d)] in one register: halving to 256
-// bits, then three hadds, shares the shuffles that four separate reductions would repeat.
-inline __m128 hsum4(__m512 a, __m512 b, __m512 c, __m512 d) {
-  const __m256 a2 = _mm256_add_ps(_mm512_castps512_ps256(a), _mm512_extractf32x8_ps(a, 1));
-  const __m256 b2 = _mm256_add_ps(_mm512_castps512_ps256(b), _mm512_extractf32x8_ps(b, 1));
-  const __m256 c2 = _mm256_add_ps(_mm512_castps512_ps256(c), _mm512_extractf32x8_ps(c, 1));
-  const __m256 d2 = _mm256_add_ps(_mm512_castps512_ps256(d), _mm512_extractf32x8_ps(d, 1));
-  const __m256 abcd = _mm256_hadd_ps(_mm256_hadd_ps(a2, b2), _mm256_hadd_ps(c2, d2));
-  return _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1));
-}
 
 // Attention scores for NI queries x NJ keys: NI*NJ accumulators over d, so every key load
 // serves NI queries and every query load NJ keys; the masked tail covers d % 16.
