@@ -68,23 +68,26 @@ void BM_tr16_gemv_dram(benchmark::State& st, const char* isa) {
     st.SkipWithError("ISA not available on this CPU");
     return;
   }
-  const int64_t rows = st.range(0), k = st.range(1), copies = st.range(2);
-  TernaryCase c = make_case(rows * copies, k, 1);
+  // nt tokens: 1 is decode, 2-4 batched decoding (one token per server slot)
+  const int64_t rows = st.range(0), k = st.range(1), copies = st.range(2), nt = st.range(3);
+  TernaryCase c = make_case(rows * copies, k, nt);
   const int64_t mat_bytes = rows * k / 4;
-  std::vector<int32_t> out(static_cast<size_t>(rows)), want(out.size());
-  kernel_table_for("ref")->tr16_gemm(c.codes.data(), rows / 16, k, c.q.data(), k, 1, want.data(), rows);
-  kt->tr16_gemm(c.codes.data(), rows / 16, k, c.q.data(), k, 1, out.data(), rows);
+  std::vector<int32_t> out(static_cast<size_t>(rows * nt)), want(out.size());
+  kernel_table_for("ref")->tr16_gemm(c.codes.data(), rows / 16, k, c.q.data(), k, nt, want.data(), rows);
+  kt->tr16_gemm(c.codes.data(), rows / 16, k, c.q.data(), k, nt, out.data(), rows);
   if (out != want) {
     st.SkipWithError("kernel disagrees with the reference");
     return;
   }
   int64_t i = 0;
   for (auto _ : st) {
-    kt->tr16_gemm(c.codes.data() + (i++ % copies) * mat_bytes, rows / 16, k, c.q.data(), k, 1, out.data(), rows);
+    kt->tr16_gemm(c.codes.data() + (i++ % copies) * mat_bytes, rows / 16, k, c.q.data(), k, nt, out.data(), rows);
     benchmark::DoNotOptimize(out.data());
   }
   st.counters["weight_GB/s"] = benchmark::Counter(static_cast<double>(mat_bytes) * static_cast<double>(st.iterations()),
                                                   benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
+  st.counters["GOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows * k * nt) * static_cast<double>(st.iterations()) / 1e9,
+                                            benchmark::Counter::kIsRate);
 }
 
 void BM_f16_gemv(benchmark::State& st, const char* isa) {
@@ -151,8 +154,8 @@ void tr16_args(benchmark::internal::Benchmark* b) {
 BENCHMARK_CAPTURE(BM_tr16_gemm, ref, "ref")->Args({2560, 2560, 1});
 BENCHMARK_CAPTURE(BM_tr16_gemm, avx2, "avx2")->Apply(tr16_args);
 BENCHMARK_CAPTURE(BM_tr16_gemm, avx512, "avx512")->Apply(tr16_args);
-BENCHMARK_CAPTURE(BM_tr16_gemv_dram, avx2, "avx2")->Args({13824, 2560, 8});
-BENCHMARK_CAPTURE(BM_tr16_gemv_dram, avx512, "avx512")->Args({13824, 2560, 8});
+BENCHMARK_CAPTURE(BM_tr16_gemv_dram, avx2, "avx2")->Args({13824, 2560, 8, 1})->Args({13824, 2560, 8, 4});
+BENCHMARK_CAPTURE(BM_tr16_gemv_dram, avx512, "avx512")->Args({13824, 2560, 8, 1})->Args({13824, 2560, 8, 2})->Args({13824, 2560, 8, 4});
 BENCHMARK_CAPTURE(BM_f16_gemv, avx2, "avx2")->Args({16384, 2560, 1})->Args({16384, 2560, 4});
 BENCHMARK_CAPTURE(BM_f16_gemv, avx512, "avx512")->Args({16384, 2560, 1})->Args({16384, 2560, 2})->Args({16384, 2560, 4})->Args({256, 2560, 4})->Args({81920, 512, 1})->Args({81920, 512, 4});
 BENCHMARK(BM_bandwidth)->Arg(1024)->Unit(benchmark::kMillisecond);

@@ -37,7 +37,7 @@ RunFn add_bench(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Measure prompt (pp) and generation (tg) tokens per second");
   struct Args {
     ModelFlags mf;
-    int64_t n_prompt = 512, n_gen = 128, reps = 5, n_batch = 512;
+    int64_t n_prompt = 512, n_gen = 128, reps = 5, n_batch = 512, n_parallel = 1;
     std::string threads_list, output = "md";
   };
   auto a = std::make_shared<Args>();
@@ -45,6 +45,10 @@ RunFn add_bench(CLI::App& app) {
   cmd->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens (0: skip pp)")->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-n,--n-gen", a->n_gen, "Generated tokens (0: skip tg)")->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-b,--batch-size", a->n_batch, "Prompt tokens per forward pass (as tern run -b)")->check(CLI::Range(1, 1 << 20));
+  cmd->add_option("--np,--parallel", a->n_parallel,
+                  "Also time generation for N sequences decoded together, one token each per forward pass "
+                  "(the server's continuous batching; reported as aggregate t/s)")
+      ->check(CLI::Range(1, 256));
   cmd->add_option("-r,--repetitions", a->reps, "Repetitions")->check(CLI::Range(1, 1000));
   cmd->add_option("-t,--threads", a->threads_list, "Thread count, or a comma-separated sweep such as 1,2 (default: all cores)");
   cmd->add_option("-o,--output", a->output, "md or json")->check(CLI::IsMember({"md", "json"}));
@@ -96,6 +100,38 @@ RunFn add_bench(CLI::App& app) {
       };
       run_test("pp" + std::to_string(a->n_prompt), a->n_prompt, true);
       run_test("tg" + std::to_string(a->n_gen), a->n_gen, false);
+      if (a->n_parallel > 1 && a->n_gen > 0) {
+        // n_parallel sequences, each generating n_gen tokens; every forward pass carries one
+        // token of each (what `tern serve -np N` does with N busy slots).
+        const int64_t np = a->n_parallel;
+        KvCache kv(c.n_layer, np, a->n_gen + 1, c.kv_dim());
+        ForwardScratch scratch;
+        std::vector<float> logits;
+        Batch batch;
+        auto step = [&](int32_t pos) {
+          batch.clear();
+          for (int64_t sq = 0; sq < np; ++sq) batch.add(tok(rng), pos, static_cast<int32_t>(sq), true);
+          model->forward(s.pool(), kv, batch, scratch, logits);
+        };
+        step(0);  // warm-up
+        std::vector<double> tps;
+        for (int64_t r = 0; r < a->reps; ++r) {
+          const double t0 = now_seconds();
+          for (int32_t p = 0; p < a->n_gen; ++p) step(p);
+          tps.push_back(static_cast<double>(np * a->n_gen) / (now_seconds() - t0));
+        }
+        const Stat st = stats(tps);
+        const std::string name = "tg" + std::to_string(a->n_gen) + " x" + std::to_string(np);
+        if (a->output == "md") {
+          std::printf("| %s | %s | %s | %d | %s | %.2f ± %.2f |\n", c.name.c_str(), model->describe_types().c_str(),
+                      kernels().isa, nt, name.c_str(), st.mean, st.sd);
+          std::fflush(stdout);
+        }
+        results.push_back({{"model", c.name}, {"types", model->describe_types()}, {"isa", kernels().isa},
+                           {"cpu", cpu_features().describe()}, {"threads", nt}, {"test", name},
+                           {"n_tokens", np * a->n_gen}, {"n_parallel", np}, {"reps", a->reps},
+                           {"tps_mean", st.mean}, {"tps_sd", st.sd}, {"samples", tps}});
+      }
     }
     if (a->output == "json") std::printf("%s\n", results.dump(2).c_str());
     return 0;
