@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "core/aligned.h"
@@ -122,22 +123,34 @@ void BM_f16_gemv(benchmark::State& st, const char* isa) {
 }
 
 // Read bandwidth of this machine (one thread): the roofline for decoding.
+// Read bandwidth of this machine with T threads (the second argument), each streaming its own
+// contiguous 1/T of a buffer in huge-page memory, as the engine's weights are: the roofline
+// for decoding with T threads.
 void BM_bandwidth(benchmark::State& st) {
   const size_t n = static_cast<size_t>(st.range(0)) << 20;
+  const int n_threads = static_cast<int>(st.range(1));
   AlignedBuffer<uint64_t> buf(n / 8);
   std::memset(buf.data(), 1, n);
-  uint64_t sink = 0;
-  for (auto _ : st) {
+  std::vector<uint64_t> sinks(static_cast<size_t>(n_threads) * 8);
+  auto read_part = [&](int t) {
+    const size_t lo = buf.size() * static_cast<size_t>(t) / static_cast<size_t>(n_threads);
+    const size_t hi = buf.size() * static_cast<size_t>(t + 1) / static_cast<size_t>(n_threads);
     uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    for (size_t i = 0; i < buf.size(); i += 4) {
+    for (size_t i = lo; i + 4 <= hi; i += 4) {
       a0 += buf[i];
       a1 += buf[i + 1];
       a2 += buf[i + 2];
       a3 += buf[i + 3];
     }
-    sink += a0 + a1 + a2 + a3;
+    sinks[static_cast<size_t>(t) * 8] += a0 + a1 + a2 + a3;  // one cache line per thread
+  };
+  for (auto _ : st) {
+    std::vector<std::thread> threads;
+    for (int t = 1; t < n_threads; ++t) threads.emplace_back(read_part, t);
+    read_part(0);
+    for (auto& th : threads) th.join();
   }
-  benchmark::DoNotOptimize(sink);
+  benchmark::DoNotOptimize(sinks.data());
   st.counters["GB/s"] = benchmark::Counter(static_cast<double>(n) * static_cast<double>(st.iterations()),
                                            benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
@@ -158,7 +171,7 @@ BENCHMARK_CAPTURE(BM_tr16_gemv_dram, avx2, "avx2")->Args({13824, 2560, 8, 1})->A
 BENCHMARK_CAPTURE(BM_tr16_gemv_dram, avx512, "avx512")->Args({13824, 2560, 8, 1})->Args({13824, 2560, 8, 2})->Args({13824, 2560, 8, 4});
 BENCHMARK_CAPTURE(BM_f16_gemv, avx2, "avx2")->Args({16384, 2560, 1})->Args({16384, 2560, 4});
 BENCHMARK_CAPTURE(BM_f16_gemv, avx512, "avx512")->Args({16384, 2560, 1})->Args({16384, 2560, 2})->Args({16384, 2560, 4})->Args({256, 2560, 4})->Args({81920, 512, 1})->Args({81920, 512, 4});
-BENCHMARK(BM_bandwidth)->Arg(1024)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_bandwidth)->Args({1024, 1})->Args({1024, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace tern

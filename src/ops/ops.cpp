@@ -46,7 +46,7 @@ void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a
                     int64_t y_stride) {
   TERN_ASSERT(w.k_pad == a.k_pad && w.cols == a.k);
   const KernelTable& kt = kernels();
-  const int64_t rows_per_task = a.n_tok == 1 ? kRowsPerDecodeTask : kRowsPerTask;
+  const int64_t rows_per_task = a.n_tok <= 4 ? kRowsPerDecodeTask : kRowsPerTask;
   const int64_t row_tasks = (w.rows_pad + rows_per_task - 1) / rows_per_task;
   const int64_t tok_tiles = (a.n_tok + kTokPerTile - 1) / kTokPerTile;
   const int64_t gb = tr_group_bytes(w.k_pad);
