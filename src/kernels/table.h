@@ -99,13 +99,19 @@ inline constexpr int64_t f16_r4_index(int64_t r, int64_t i, int64_t k) {
 inline constexpr int64_t f16_r4_size(int64_t nrows, int64_t k) {
   return (nrows + kF16SuperRows - 1) / kF16SuperRows * kF16SuperRows * round_up_16(k);
 }
-// Repacks rows [0, nrows) of a row-major F16 matrix (row stride k) into R4 at dst
-// (f16_r4_size(nrows, k) halves; padding is zeroed).
+// Repacks rows [0, nrows) of a row-major F16 matrix (row stride k) into R4 at dst, writing all
+// f16_r4_size(nrows, k) halves (padding rows and columns as zeros). dst may be the start of any
+// supergroup of a larger R4 matrix (rows packed in pieces).
 inline void pack_f16_r4(const uint16_t* src, int64_t nrows, int64_t k, uint16_t* dst) {
-  const int64_t n = f16_r4_size(nrows, k);
-  for (int64_t j = 0; j < n; ++j) dst[j] = 0;
-  for (int64_t r = 0; r < nrows; ++r) {
-    for (int64_t i = 0; i < k; ++i) dst[f16_r4_index(r, i, k)] = src[r * k + i];
+  const int64_t k16 = round_up_16(k);
+  const int64_t rows_pad = (nrows + kF16SuperRows - 1) / kF16SuperRows * kF16SuperRows;
+  for (int64_t r = 0; r < rows_pad; ++r) {
+    for (int64_t c = 0; c < k16; c += 16) {
+      uint16_t* d = dst + f16_r4_index(r, c, k);
+      const int64_t n = r < nrows ? (k - c < 16 ? k - c : 16) : 0;
+      for (int64_t j = 0; j < n; ++j) d[j] = src[r * k + c + j];
+      for (int64_t j = n; j < 16; ++j) d[j] = 0;
+    }
   }
 }
 
