@@ -41,8 +41,8 @@ QuantizeResult quantize_gguf(const std::string& in, const std::string& out,
     fail("tern quantize: give the output file (tern quantize IN.gguf OUT.gguf --embd-type q8_0)");
   std::error_code ec;
   if (fs::exists(out, ec) && fs::equivalent(in, out, ec)) {
-    fail(out,
-         ": is the input file; tern quantize writes a new file and never overwrites its input");
+    fail("tern quantize: ", out, " is the input file: give a new output file (tern quantize never ",
+         "overwrites its input)");
   }
   const std::unique_ptr<gguf::File> f = gguf::File::open(in);
   const gguf::TensorInfo* emb = f->find_tensor(tensors::kTokenEmbd);
