@@ -31,6 +31,11 @@ inline constexpr int64_t round_up_rows(int64_t r) { return (r + kTrRows - 1) / k
 // Bytes of one 16-row group.
 inline constexpr int64_t tr_group_bytes(int64_t k_pad) { return k_pad * kTrRows / 4; }
 
+// GGUF block sizes the quantized float GEMMs read (the same as formats/blocks.h, repeated here
+// because the kernels are cross-built without the formats library).
+inline constexpr int64_t kQ8_0Elems = 32, kQ8_0Bytes = 34;
+inline constexpr int64_t kQ6_KElems = 256, kQ6_KBytes = 210;
+
 struct KernelTable {
   const char* isa = "ref";
 
@@ -55,6 +60,16 @@ struct KernelTable {
   // Same with an F32 weight matrix.
   void (*f32_gemm)(const float* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
                    float* out, int64_t out_stride) = nullptr;
+  // Same with a block-quantized weight matrix in GGUF's byte layout (formats/blocks.h,
+  // docs/FORMATS.md), rows back to back with no padding, no alignment needed:
+  //   q8_0: k % 32 == 0, a row is k/32 blocks of 34 bytes (fp16 d, 32 x int8 q), w = d * q
+  //   q6_k: k % 256 == 0, a row is k/256 super-blocks of 210 bytes, w = d * scale_j * (q - 32)
+  // Activations stay float (no activation quantization): the weights are decoded in registers,
+  // so the result is the float product with exactly the stored weights.
+  void (*q8_0_gemm)(const uint8_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+                    float* out, int64_t out_stride) = nullptr;
+  void (*q6_k_gemm)(const uint8_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+                    float* out, int64_t out_stride) = nullptr;
 
   // Attention over one KV head, for nq query rows that share it (GQA heads, tokens):
   //   scores:  out[i * out_stride + j] = dot(q + i * q_stride, k + j * k_stride) over d
@@ -126,6 +141,8 @@ inline void pack_f16_r4(const uint16_t* src, int64_t nrows, int64_t k, uint16_t*
       k.tr16_gemm = tr16_gemm;                    \
       k.f16_gemm = f16_gemm;                      \
       k.f32_gemm = f32_gemm;                      \
+      k.q8_0_gemm = q8_0_gemm;                    \
+      k.q6_k_gemm = q6_k_gemm;                    \
       k.attn_scores = attn_scores;                \
       k.attn_values = attn_values;                \
       k.softmax = softmax;                        \

@@ -289,8 +289,15 @@ void ModelLoader::load_head() {
     f.release(*t);
   } else if (t->type == GgmlType::F32 && reinterpret_cast<uintptr_t>(t->data) % 4 == 0) {
     m_.head_.f32 = reinterpret_cast<const float*>(t->data);
+  } else if (t->type == GgmlType::Q8_0) {
+    // Used in place (mmap'd, no copy): the q8_0 / q6_k kernels decode blocks in registers and
+    // need no alignment. The reader has checked that rows are whole blocks and the byte size.
+    m_.head_.q8_0 = t->data;
+  } else if (t->type == GgmlType::Q6_K) {
+    m_.head_.q6_k = t->data;
   } else {
-    // Quantized or bf16 heads are widened once to f32 (exact; issue #3 adds quantized kernels).
+    // Other quantized heads (q4_0, q4_k) and bf16 are widened once to f32 (exact; f16 could
+    // not hold every such value).
     m_.head_owned_.resize(static_cast<size_t>(c.n_vocab * c.n_embd));
     const int64_t chunk = 1024;
     pool_.parallel_for((c.n_vocab + chunk - 1) / chunk, [&](int64_t task, int) {
@@ -364,13 +371,16 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
 uint64_t Model::weight_bytes() const {
   uint64_t b = 0;
   for (const auto& L : layers_) b += L.wqkv.bytes() + L.wo.bytes() + L.wgate_up.bytes() + L.wdown.bytes();
-  b += static_cast<uint64_t>(head_.rows * head_.cols) * (head_.f16 ? 2 : 4);
+  const uint64_t n = static_cast<uint64_t>(head_.rows * head_.cols);
+  if (head_.q8_0) b += n / kQ8_0Elems * kQ8_0Bytes;
+  else if (head_.q6_k) b += n / kQ6_KElems * kQ6_KBytes;
+  else b += n * (head_.f16 ? 2 : 4);
   return b;
 }
 
 std::string Model::describe_types() const {
-  return str_cat(proj_type_, " projections, ", head_.f16 ? "f16" : "f32", " head, ",
-                 ggml_type_name(tok_embd_->type), " embedding");
+  const char* head = head_.f16 ? "f16" : head_.q8_0 ? "q8_0" : head_.q6_k ? "q6_k" : "f32";
+  return str_cat(proj_type_, " projections, ", head, " head, ", ggml_type_name(tok_embd_->type), " embedding");
 }
 
 void Model::embed(int32_t token, float* out) const {

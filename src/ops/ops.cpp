@@ -72,6 +72,7 @@ void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a
 
 void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_t n_tok, float* y,
                   int64_t y_stride) {
+  TERN_ASSERT((!w.q8_0 || w.cols % kQ8_0Elems == 0) && (!w.q6_k || w.cols % kQ6_KElems == 0));
   const KernelTable& kt = kernels();
   constexpr int64_t kRows = 256;
   const int64_t tasks = (w.rows + kRows - 1) / kRows;
@@ -80,6 +81,10 @@ void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_
     const int64_t nr = std::min(kRows, w.rows - r0);
     if (w.f16) {
       kt.f16_gemm(w.f16 + f16_r4_index(r0, 0, w.cols), nr, w.cols, x, n_tok, y + r0, y_stride);
+    } else if (w.q8_0) {
+      kt.q8_0_gemm(w.q8_0 + r0 * (w.cols / kQ8_0Elems * kQ8_0Bytes), nr, w.cols, x, n_tok, y + r0, y_stride);
+    } else if (w.q6_k) {
+      kt.q6_k_gemm(w.q6_k + r0 * (w.cols / kQ6_KElems * kQ6_KBytes), nr, w.cols, x, n_tok, y + r0, y_stride);
     } else {
       kt.f32_gemm(w.f32 + r0 * w.cols, nr, w.cols, x, n_tok, y + r0, y_stride);
     }

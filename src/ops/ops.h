@@ -24,11 +24,15 @@ void quantize_acts(ThreadPool& pool, const float* x, int64_t n_tok, int64_t k, Q
 void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, float* y,
                     int64_t y_stride);
 
-// A float weight matrix [rows, cols] in F16 or F32 (the output head).
+// A weight matrix [rows, cols] applied to float activations (the output head): F16, F32, or
+// GGUF Q8_0 / Q6_K blocks as stored in the file (rows back to back; cols a multiple of the
+// block: 32 for Q8_0, 256 for Q6_K).
 struct FloatMatrix {
   int64_t rows = 0, cols = 0;
   const uint16_t* f16 = nullptr;  // one of these is set; f16 is in the R4 layout (kernels/table.h)
   const float* f32 = nullptr;
+  const uint8_t* q8_0 = nullptr;
+  const uint8_t* q6_k = nullptr;
 };
 // y[t * y_stride + r] = sum_k w(r, k) x(t, k)
 void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_t n_tok, float* y,

@@ -11,7 +11,9 @@
 #include "core/aligned.h"
 #include "core/error.h"
 #include "core/fp16.h"
+#include "formats/formats.h"
 #include "kernels/table.h"
+#include "ops/ops.h"
 #include "ops/ternary_matrix.h"
 
 namespace tern {
@@ -55,7 +57,8 @@ TEST(Kernels, ReferenceIsAlwaysAvailableAndTheDefaultIsTheBestRunnable) {
   // The table in use is a complete, runnable one; without TERN_ISA it is the best this CPU runs.
   const KernelTable& k = kernels();
   EXPECT_EQ(kernel_table_for(k.isa), &k);
-  EXPECT_TRUE(k.quantize_act && k.tr16_gemm && k.f16_gemm && k.f32_gemm && k.attn_scores && k.attn_values && k.softmax);
+  EXPECT_TRUE(k.quantize_act && k.tr16_gemm && k.f16_gemm && k.f32_gemm && k.q8_0_gemm && k.q6_k_gemm &&
+              k.attn_scores && k.attn_values && k.softmax);
   if (!std::getenv("TERN_ISA")) EXPECT_EQ(&k, runnable_tables().back()) << k.isa;
 }
 
@@ -229,6 +232,137 @@ TEST(Kernels, FloatGemmsMatchReference) {
       }
     }
    }
+  }
+}
+
+// Random Q8_0 / Q6_K rows in GGUF's layout: every quant, high-bit and sub-scale byte random
+// (so every code and sign occurs), the fp16 block scales finite; the first block of row 0 gets
+// the extreme codes (q8_0 q = -128, q6_k q = -32 with scale -128).
+std::vector<uint8_t> random_quant_rows(GgmlType t, int64_t nrows, int64_t k, std::mt19937& rng) {
+  const bool q8 = t == GgmlType::Q8_0;
+  const int64_t elems = q8 ? kQ8_0Elems : kQ6_KElems, bytes = q8 ? kQ8_0Bytes : kQ6_KBytes;
+  const int64_t d_off = q8 ? 0 : 208;
+  std::vector<uint8_t> w(static_cast<size_t>(nrows * k / elems * bytes));
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(-0.02f, 0.02f);
+  for (auto& b : w) b = static_cast<uint8_t>(byte(rng));
+  for (int64_t blk = 0; blk < nrows * k / elems; ++blk) {
+    const uint16_t d = f32_to_fp16(scale(rng));
+    w[static_cast<size_t>(blk * bytes + d_off)] = static_cast<uint8_t>(d & 0xff);
+    w[static_cast<size_t>(blk * bytes + d_off + 1)] = static_cast<uint8_t>(d >> 8);
+  }
+  if (q8) {
+    for (int i = 0; i < 32; ++i) w[static_cast<size_t>(2 + i)] = 0x80;
+  } else {
+    for (int i = 0; i < 192; ++i) w[static_cast<size_t>(i)] = 0;  // ql = qh = 0: q - 32 = -32
+    w[192] = 0x80;
+  }
+  EXPECT_EQ(w.size(), formats::tensor_bytes(t, nrows, k));
+  return w;
+}
+
+// With one-hot activations (token t = e_t) every kernel must return each stored weight exactly,
+// and those weights must be what formats::dequantize_rows (ggml's decoder) reads.
+TEST(Kernels, QuantGemmsDecodeExactlyTheStoredWeights) {
+  std::mt19937 rng(6);
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q6_K}) {
+    const int64_t k = 512, nrows = 3;
+    const std::vector<uint8_t> w = random_quant_rows(t, nrows, k, rng);
+    std::vector<float> want(static_cast<size_t>(nrows * k));
+    formats::dequantize_rows(t, w.data(), nrows, k, 0, nrows, want.data());
+    std::vector<float> eye(static_cast<size_t>(k * k), 0.0f);
+    for (int64_t i = 0; i < k; ++i) eye[static_cast<size_t>(i * k + i)] = 1.0f;
+    for (const KernelTable* kt : runnable_tables()) {
+      std::vector<float> got(static_cast<size_t>(k * nrows), -1.0f);  // [token i][row r]
+      (t == GgmlType::Q8_0 ? kt->q8_0_gemm : kt->q6_k_gemm)(w.data(), nrows, k, eye.data(), k, got.data(), nrows);
+      for (int64_t r = 0; r < nrows; ++r) {
+        for (int64_t i = 0; i < k; ++i) {
+          ASSERT_EQ(got[static_cast<size_t>(i * nrows + r)], want[static_cast<size_t>(r * k + i)])
+              << kt->isa << " " << ggml_type_name(t) << " row " << r << " weight " << i;
+        }
+      }
+    }
+  }
+}
+
+// Random activations, batches of 1..9 tokens, misaligned weights, a wide output stride:
+// float sums within a relative bound of the reference (summation order differs); the
+// reference itself equals f32_gemm over the dequantized weights.
+TEST(Kernels, QuantGemmsMatchReference) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const KernelTable& ref = *kernel_table_for("ref");
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q6_K}) {
+    const bool q8 = t == GgmlType::Q8_0;
+    const std::vector<int64_t> ks = q8 ? std::vector<int64_t>{32, 64, 96, 256, 2560} : std::vector<int64_t>{256, 512, 2560};
+    for (int64_t k : ks) {
+      const int64_t nrows = 7;
+      const std::vector<uint8_t> packed = random_quant_rows(t, nrows, k, rng);
+      std::vector<uint8_t> wbuf(packed.size() + 1);
+      uint8_t* w = wbuf.data() + 1;  // misaligned on purpose
+      std::copy(packed.begin(), packed.end(), w);
+      std::vector<float> deq(static_cast<size_t>(nrows * k));
+      formats::dequantize_rows(t, packed.data(), nrows, k, 0, nrows, deq.data());
+      auto gemm = q8 ? &KernelTable::q8_0_gemm : &KernelTable::q6_k_gemm;
+      for (int64_t nt : {1, 2, 3, 4, 5, 9}) {
+        std::vector<float> x(static_cast<size_t>(nt * k));
+        for (auto& v : x) v = nd(rng);
+        const int64_t os = nrows + 3;
+        std::vector<float> want(static_cast<size_t>(nt * os), -5.0f), via_f32(want.size(), -5.0f);
+        (ref.*gemm)(w, nrows, k, x.data(), nt, want.data(), os);
+        ref.f32_gemm(deq.data(), nrows, k, x.data(), nt, via_f32.data(), os);
+        ASSERT_EQ(want, via_f32) << ggml_type_name(t) << " ref k=" << k;
+        for (const KernelTable* kt : runnable_tables()) {
+          std::vector<float> got(want.size(), -5.0f);
+          (kt->*gemm)(w, nrows, k, x.data(), nt, got.data(), os);
+          for (int64_t tok = 0; tok < nt; ++tok) {
+            for (int64_t r = 0; r < os; ++r) {
+              const size_t i = static_cast<size_t>(tok * os + r);
+              if (r >= nrows) {
+                ASSERT_EQ(got[i], -5.0f) << kt->isa << " wrote past its rows";
+                continue;
+              }
+              // error bound relative to sum |w x| (cancellation can make the result tiny)
+              double abs_sum = 0.0;
+              for (int64_t c = 0; c < k; ++c) abs_sum += std::fabs(deq[static_cast<size_t>(r * k + c)] * x[static_cast<size_t>(tok * k + c)]);
+              const double tol = 4e-7 * std::sqrt(static_cast<double>(k)) * abs_sum + 1e-30;
+              ASSERT_NEAR(got[i], want[i], tol) << kt->isa << " " << ggml_type_name(t) << " k=" << k << " n_tok=" << nt
+                                                << " token " << tok << " row " << r;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The threaded head op over a quantized matrix: rows split into tasks (600 rows = 3 tasks of
+// 256, the last partial) must address each task's rows at the right byte offset.
+TEST(Kernels, FloatMatmulOverQuantizedMatrixMatchesDequantizedF32) {
+  std::mt19937 rng(8);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  ThreadPool pool(2);
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q6_K}) {
+    const int64_t rows = 600, cols = 512;
+    const std::vector<uint8_t> w = random_quant_rows(t, rows, cols, rng);
+    std::vector<float> deq(static_cast<size_t>(rows * cols));
+    formats::dequantize_rows(t, w.data(), rows, cols, 0, rows, deq.data());
+    ops::FloatMatrix mq, mf;
+    mq.rows = mf.rows = rows;
+    mq.cols = mf.cols = cols;
+    (t == GgmlType::Q8_0 ? mq.q8_0 : mq.q6_k) = w.data();
+    mf.f32 = deq.data();
+    for (int64_t nt : {1, 5}) {
+      std::vector<float> x(static_cast<size_t>(nt * cols));
+      for (auto& v : x) v = nd(rng);
+      const int64_t ys = rows + 1;
+      std::vector<float> yq(static_cast<size_t>(nt * ys), -2.0f), yf(yq.size(), -2.0f);
+      ops::float_matmul(pool, mq, x.data(), nt, yq.data(), ys);
+      ops::float_matmul(pool, mf, x.data(), nt, yf.data(), ys);
+      for (size_t i = 0; i < yq.size(); ++i) {
+        ASSERT_NEAR(yq[i], yf[i], 1e-4f * (1.0f + std::fabs(yf[i]))) << ggml_type_name(t) << " n_tok=" << nt << " i=" << i;
+      }
+    }
   }
 }
 

@@ -23,6 +23,7 @@ RunFn add_ppl(CLI::App& app);
 RunFn add_pull(CLI::App& app);
 RunFn add_serve(CLI::App& app);
 RunFn add_convert(CLI::App& app);
+RunFn add_quantize(CLI::App& app);
 
 // Options shared by commands that load a model.
 struct ModelFlags {

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   reg(add_pull);
   reg(add_serve);
   reg(add_convert);
+  reg(add_quantize);
 
   std::vector<std::string> args = normalize_args(argc, argv);
   try {

@@ -70,6 +70,52 @@ void f32_gemm(const float* w, int64_t nrows, int64_t k, const float* x, int64_t 
   }
 }
 
+// Weight i of one Q8_0 row: block i / 32 holds fp16 d then 32 int8 q; w = d * q.
+float q8_0_weight(const uint8_t* row, int64_t i) {
+  const uint8_t* b = row + (i / kQ8_0Elems) * kQ8_0Bytes;
+  const float d = fp16_to_f32(static_cast<uint16_t>(b[0] | b[1] << 8));
+  return d * static_cast<float>(static_cast<int8_t>(b[2 + i % kQ8_0Elems]));
+}
+
+// Weight i of one Q6_K row (ggml's block_q6_K: ql[128], qh[64], int8 scales[16], fp16 d). In
+// half h (128 weights) element 32 g + l (g = 0..3, l = 0..31) takes the low (g < 2) or high
+// nibble of ql[64 h + 32 (g % 2) + l] and bits 2g+1:2g of qh[32 h + l]; its 16-weight sub-block
+// is 8 h + 2 g + l / 16. w = (d * scale) * (q - 32), evaluated in ggml's order.
+float q6_k_weight(const uint8_t* row, int64_t i) {
+  const uint8_t* b = row + (i / kQ6_KElems) * kQ6_KBytes;
+  const uint8_t* ql = b;
+  const uint8_t* qh = b + 128;
+  const int8_t* sc = reinterpret_cast<const int8_t*>(b + 192);
+  const float d = fp16_to_f32(static_cast<uint16_t>(b[208] | b[209] << 8));
+  const int64_t j = i % kQ6_KElems, h = j / 128, g = (j % 128) / 32, l = j % 32;
+  const uint8_t lo = ql[64 * h + 32 * (g % 2) + l];
+  const int nib = g < 2 ? (lo & 0x0f) : (lo >> 4);
+  const int q = (nib | (((qh[32 * h + l] >> (2 * g)) & 3) << 4)) - 32;
+  return d * static_cast<float>(sc[8 * h + 2 * g + l / 16]) * static_cast<float>(q);
+}
+
+template <float (*Weight)(const uint8_t*, int64_t)>
+void quant_gemm(const uint8_t* w, int64_t row_bytes, int64_t nrows, int64_t k, const float* x,
+                int64_t n_tok, float* out, int64_t out_stride) {
+  for (int64_t r = 0; r < nrows; ++r) {
+    for (int64_t t = 0; t < n_tok; ++t) {
+      float acc = 0.0f;
+      for (int64_t i = 0; i < k; ++i) acc += Weight(w + r * row_bytes, i) * x[t * k + i];
+      out[t * out_stride + r] = acc;
+    }
+  }
+}
+
+void q8_0_gemm(const uint8_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+               float* out, int64_t out_stride) {
+  quant_gemm<q8_0_weight>(w, k / kQ8_0Elems * kQ8_0Bytes, nrows, k, x, n_tok, out, out_stride);
+}
+
+void q6_k_gemm(const uint8_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+               float* out, int64_t out_stride) {
+  quant_gemm<q6_k_weight>(w, k / kQ6_KElems * kQ6_KBytes, nrows, k, x, n_tok, out, out_stride);
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
   float acc = 0.0f;
   for (int64_t i = 0; i < n; ++i) acc += a[i] * b[i];

@@ -2,6 +2,7 @@
 // run_neon_parity.sh (a CTest test). Standalone (no gtest: the host's gtest is not built for
 // AArch64): the NEON table against the scalar reference, exactly for the integer kernels, over
 // odd sizes, misaligned pointers and strides. Exit status 0 = all equal.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -147,6 +148,57 @@ void test_softmax(const KernelTable& ref, const KernelTable& kt) {
   }
 }
 
+// Q8_0 / Q6_K rows with random bytes and finite fp16 scales (kernels/table.h layouts).
+std::vector<uint8_t> random_quant_rows(bool q8, int64_t nrows, int64_t k, std::mt19937& rng) {
+  const int64_t elems = q8 ? tern::kQ8_0Elems : tern::kQ6_KElems, bytes = q8 ? tern::kQ8_0Bytes : tern::kQ6_KBytes;
+  const int64_t d_off = q8 ? 0 : 208;
+  std::vector<uint8_t> w(static_cast<size_t>(nrows * k / elems * bytes));
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_real_distribution<float> scale(-0.02f, 0.02f);
+  for (auto& b : w) b = static_cast<uint8_t>(byte(rng));
+  for (int64_t blk = 0; blk < nrows * k / elems; ++blk) {
+    const uint16_t d = tern::f32_to_fp16(scale(rng));
+    w[static_cast<size_t>(blk * bytes + d_off)] = static_cast<uint8_t>(d & 0xff);
+    w[static_cast<size_t>(blk * bytes + d_off + 1)] = static_cast<uint8_t>(d >> 8);
+  }
+  return w;
+}
+
+void test_quant(const KernelTable& ref, const KernelTable& kt) {
+  std::mt19937 rng(4);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (bool q8 : {true, false}) {
+    auto gemm = q8 ? &KernelTable::q8_0_gemm : &KernelTable::q6_k_gemm;
+    const char* what = q8 ? "q8_0_gemm" : "q6_k_gemm";
+    for (int64_t k : {256, 512, 768}) {
+      const int64_t nrows = 5;
+      const std::vector<uint8_t> packed = random_quant_rows(q8, nrows, k, rng);
+      std::vector<uint8_t> wbuf(packed.size() + 1);
+      uint8_t* w = wbuf.data() + 1;  // misaligned on purpose
+      std::copy(packed.begin(), packed.end(), w);
+      // one-hot activations: every stored weight exactly, as the reference decodes it
+      {
+        std::vector<float> eye(static_cast<size_t>(k * k), 0.0f);
+        for (int64_t i = 0; i < k; ++i) eye[static_cast<size_t>(i * k + i)] = 1.0f;
+        std::vector<float> a(static_cast<size_t>(k * nrows)), b(a.size());
+        (ref.*gemm)(w, nrows, k, eye.data(), k, a.data(), nrows);
+        (kt.*gemm)(w, nrows, k, eye.data(), k, b.data(), nrows);
+        for (size_t i = 0; i < a.size(); ++i) check(a[i] == b[i], what, k, static_cast<long long>(i), -1);
+      }
+      for (int64_t nt : {1, 2, 3, 4, 5, 9}) {
+        std::vector<float> x(static_cast<size_t>(nt * k));
+        for (auto& v : x) v = nd(rng);
+        const int64_t os = nrows + 3;
+        std::vector<float> a(static_cast<size_t>(nt * os), -5.0f), b(a.size(), -5.0f);
+        (ref.*gemm)(w, nrows, k, x.data(), nt, a.data(), os);
+        (kt.*gemm)(w, nrows, k, x.data(), nt, b.data(), os);
+        const float tol = 4e-5f * std::sqrt(static_cast<float>(k));
+        for (size_t i = 0; i < a.size(); ++i) check(std::fabs(a[i] - b[i]) <= tol * (1 + std::fabs(a[i])), what, k, nt, static_cast<long long>(i));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -156,6 +208,7 @@ int main() {
   test_tr16(ref, kt);
   test_float(ref, kt);
   test_softmax(ref, kt);
+  test_quant(ref, kt);
   if (g_failures) {
     std::printf("neon parity: %d mismatches against the reference\n", g_failures);
     return 1;

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/fp16.h"
 #include "kernels/table.h"
 
 namespace tern::neon {
@@ -176,6 +177,120 @@ void f32_gemm(const float* w, int64_t nrows, int64_t k, const float* x, int64_t 
       out[t * out_stride + r] = acc;
     }
   }
+}
+
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+// 16 int8 -> 4 x 4 floats, scaled by s (w = s * q, one rounding, as the reference).
+inline void i8_to_ps(int8x16_t v, float32x4_t s, float32x4_t* o) {
+  const int16x8_t lo = vmovl_s8(vget_low_s8(v)), hi = vmovl_high_s8(v);
+  o[0] = vmulq_f32(s, vcvtq_f32_s32(vmovl_s16(vget_low_s16(lo))));
+  o[1] = vmulq_f32(s, vcvtq_f32_s32(vmovl_high_s16(lo)));
+  o[2] = vmulq_f32(s, vcvtq_f32_s32(vmovl_s16(vget_low_s16(hi))));
+  o[3] = vmulq_f32(s, vcvtq_f32_s32(vmovl_high_s16(hi)));
+}
+
+// Quantized rows: each weight vector is decoded once in registers (exactly the stored weight)
+// and FMA'd into NT tokens; one row at a time (one sequential stream).
+template <int NT>
+void q8_0_row(const uint8_t* wr, int64_t k, const float* x, float* out, int64_t out_stride) {
+  float32x4_t acc[NT][2];
+  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = vdupq_n_f32(0.0f);
+  for (int64_t b = 0; b < k / kQ8_0Elems; ++b) {
+    const uint8_t* blk = wr + b * kQ8_0Bytes;
+    const float32x4_t d = vdupq_n_f32(fp16_to_f32(load_u16(blk)));
+    float32x4_t wv[8];
+    i8_to_ps(vld1q_s8(reinterpret_cast<const int8_t*>(blk + 2)), d, wv);
+    i8_to_ps(vld1q_s8(reinterpret_cast<const int8_t*>(blk + 18)), d, wv + 4);
+    for (int t = 0; t < NT; ++t) {
+      const float* xt = x + t * k + b * kQ8_0Elems;
+      for (int j = 0; j < 8; ++j) acc[t][j & 1] = vfmaq_f32(acc[t][j & 1], wv[j], vld1q_f32(xt + 4 * j));
+    }
+  }
+  for (int t = 0; t < NT; ++t) out[t * out_stride] = vaddvq_f32(vaddq_f32(acc[t][0], acc[t][1]));
+}
+
+// Q6_K: per 16 weights (one sub-block, one scale) of a 128-weight half, the 6-bit q is the
+// nibble of ql and 2 bits of qh (kernels/ref: q6_k_weight); w = (d * scale_j) * (q - 32).
+template <int NT>
+void q6_k_row(const uint8_t* wr, int64_t k, const float* x, float* out, int64_t out_stride) {
+  const uint8x16_t m0f = vdupq_n_u8(0x0f), m30 = vdupq_n_u8(0x30);
+  const int8x16_t k32 = vdupq_n_s8(32);
+  float32x4_t acc[NT][2];
+  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = vdupq_n_f32(0.0f);
+  for (int64_t sb = 0; sb < k / kQ6_KElems; ++sb) {
+    const uint8_t* blk = wr + sb * kQ6_KBytes;
+    const float d = fp16_to_f32(load_u16(blk + 208));
+    const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+    for (int h = 0; h < 2; ++h) {
+      for (int c = 0; c < 2; ++c) {
+        const uint8x16_t qa = vld1q_u8(blk + 64 * h + 16 * c);
+        const uint8x16_t qb = vld1q_u8(blk + 64 * h + 32 + 16 * c);
+        const uint8x16_t qh = vld1q_u8(blk + 128 + 32 * h + 16 * c);
+        uint8x16_t g[4];
+        g[0] = vorrq_u8(vandq_u8(qa, m0f), vandq_u8(vshlq_n_u8(qh, 4), m30));
+        g[1] = vorrq_u8(vandq_u8(qb, m0f), vandq_u8(vshlq_n_u8(qh, 2), m30));
+        g[2] = vorrq_u8(vshrq_n_u8(qa, 4), vandq_u8(qh, m30));
+        g[3] = vorrq_u8(vshrq_n_u8(qb, 4), vandq_u8(vshrq_n_u8(qh, 2), m30));
+        for (int gi = 0; gi < 4; ++gi) {
+          const int j = 8 * h + 2 * gi + c;  // sub-block: weights 16 j .. 16 j + 15
+          float32x4_t wv[4];
+          i8_to_ps(vsubq_s8(vreinterpretq_s8_u8(g[gi]), k32), vdupq_n_f32(d * static_cast<float>(sc[j])), wv);
+          for (int t = 0; t < NT; ++t) {
+            const float* xt = x + t * k + sb * kQ6_KElems + 16 * j;
+            for (int u = 0; u < 4; ++u) acc[t][u & 1] = vfmaq_f32(acc[t][u & 1], wv[u], vld1q_f32(xt + 4 * u));
+          }
+        }
+      }
+    }
+  }
+  for (int t = 0; t < NT; ++t) out[t * out_stride] = vaddvq_f32(vaddq_f32(acc[t][0], acc[t][1]));
+}
+
+// Rows outer, up to 4 tokens per pass over a row (the row stays in L1 for the next 4).
+// Q names the row kernel family (Q::row<NT>) and its block size.
+template <class Q>
+void quant_gemm(const uint8_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+                float* out, int64_t out_stride) {
+  const int64_t row_bytes = k / Q::kElems * Q::kBytes;
+  for (int64_t r = 0; r < nrows; ++r) {
+    const uint8_t* wr = w + r * row_bytes;
+    for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
+      const float* xt = x + t0 * k;
+      float* o = out + t0 * out_stride + r;
+      switch (n_tok - t0 < 4 ? n_tok - t0 : 4) {
+        case 1: Q::template row<1>(wr, k, xt, o, out_stride); break;
+        case 2: Q::template row<2>(wr, k, xt, o, out_stride); break;
+        case 3: Q::template row<3>(wr, k, xt, o, out_stride); break;
+        default: Q::template row<4>(wr, k, xt, o, out_stride); break;
+      }
+    }
+  }
+}
+
+struct Q8_0Rows {
+  static constexpr int64_t kElems = kQ8_0Elems, kBytes = kQ8_0Bytes;
+  template <int NT>
+  static void row(const uint8_t* wr, int64_t k, const float* x, float* out, int64_t os) { q8_0_row<NT>(wr, k, x, out, os); }
+};
+struct Q6_KRows {
+  static constexpr int64_t kElems = kQ6_KElems, kBytes = kQ6_KBytes;
+  template <int NT>
+  static void row(const uint8_t* wr, int64_t k, const float* x, float* out, int64_t os) { q6_k_row<NT>(wr, k, x, out, os); }
+};
+
+void q8_0_gemm(const uint8_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+               float* out, int64_t out_stride) {
+  quant_gemm<Q8_0Rows>(w, nrows, k, x, n_tok, out, out_stride);
+}
+
+void q6_k_gemm(const uint8_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+               float* out, int64_t out_stride) {
+  quant_gemm<Q6_KRows>(w, nrows, k, x, n_tok, out, out_stride);
 }
 
 float dot_f32(const float* a, const float* b, int64_t n) {

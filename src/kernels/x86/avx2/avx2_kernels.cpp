@@ -159,6 +159,120 @@ void f32_gemm(const float* w, int64_t nrows, int64_t k, const float* x, int64_t 
   }
 }
 
+inline uint16_t load_u16(const uint8_t* p) {
+  uint16_t v;
+  std::memcpy(&v, p, 2);
+  return v;
+}
+
+// 8 int8 (the low 8 bytes of v) -> 8 floats.
+inline __m256 i8_to_ps(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(v)); }
+
+// Quantized rows: each weight vector is decoded once in registers (w = d * q, exactly the
+// stored weight) and FMA'd into NT tokens; one row at a time, like f16_gemm.
+template <int NT>
+void q8_0_row(const uint8_t* wr, int64_t k, const float* x, float* out, int64_t out_stride) {
+  __m256 acc[NT][2];
+  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+  for (int64_t b = 0; b < k / kQ8_0Elems; ++b) {
+    const uint8_t* blk = wr + b * kQ8_0Bytes;
+    const __m256 d = _mm256_cvtph_ps(_mm_set1_epi16(static_cast<short>(load_u16(blk))));
+    __m256 wv[4];
+    for (int j = 0; j < 4; ++j) {
+      wv[j] = _mm256_mul_ps(d, i8_to_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 2 + 8 * j))));
+    }
+    for (int t = 0; t < NT; ++t) {
+      const float* xt = x + t * k + b * kQ8_0Elems;
+      for (int j = 0; j < 4; ++j) acc[t][j & 1] = _mm256_fmadd_ps(wv[j], _mm256_loadu_ps(xt + 8 * j), acc[t][j & 1]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) out[t * out_stride] = hsum_ps(_mm256_add_ps(acc[t][0], acc[t][1]));
+}
+
+// Q6_K: per 16 weights (one sub-block, one scale) of a 128-weight half, the 6-bit q is the
+// nibble of ql and 2 bits of qh (kernels/ref: q6_k_weight). ds[j] = d * scale_j once per
+// super-block, then w = ds[j] * (q - 32) as ggml evaluates it.
+template <int NT>
+void q6_k_row(const uint8_t* wr, int64_t k, const float* x, float* out, int64_t out_stride) {
+  const __m128i m0f = _mm_set1_epi8(0x0f), m30 = _mm_set1_epi8(0x30), k32 = _mm_set1_epi8(32);
+  __m256 acc[NT][2];
+  for (int t = 0; t < NT; ++t) acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+  for (int64_t sb = 0; sb < k / kQ6_KElems; ++sb) {
+    const uint8_t* blk = wr + sb * kQ6_KBytes;
+    alignas(32) float ds[16];
+    const __m256 d = _mm256_cvtph_ps(_mm_set1_epi16(static_cast<short>(load_u16(blk + 208))));
+    _mm256_store_ps(ds, _mm256_mul_ps(d, i8_to_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 192)))));
+    _mm256_store_ps(ds + 8, _mm256_mul_ps(d, i8_to_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(blk + 200)))));
+    for (int h = 0; h < 2; ++h) {
+      for (int c = 0; c < 2; ++c) {
+        const __m128i qa = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 64 * h + 16 * c));
+        const __m128i qb = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 64 * h + 32 + 16 * c));
+        const __m128i qh = _mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 128 + 32 * h + 16 * c));
+        __m128i g[4];
+        g[0] = _mm_or_si128(_mm_and_si128(qa, m0f), _mm_and_si128(_mm_slli_epi16(qh, 4), m30));
+        g[1] = _mm_or_si128(_mm_and_si128(qb, m0f), _mm_and_si128(_mm_slli_epi16(qh, 2), m30));
+        g[2] = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(qa, 4), m0f), _mm_and_si128(qh, m30));
+        g[3] = _mm_or_si128(_mm_and_si128(_mm_srli_epi16(qb, 4), m0f), _mm_and_si128(_mm_srli_epi16(qh, 2), m30));
+        for (int gi = 0; gi < 4; ++gi) {
+          const int j = 8 * h + 2 * gi + c;  // sub-block: weights 16 j .. 16 j + 15
+          const __m128i q = _mm_sub_epi8(g[gi], k32);
+          const __m256 s = _mm256_set1_ps(ds[j]);
+          const __m256 w0 = _mm256_mul_ps(s, i8_to_ps(q));
+          const __m256 w1 = _mm256_mul_ps(s, i8_to_ps(_mm_srli_si128(q, 8)));
+          for (int t = 0; t < NT; ++t) {
+            const float* xt = x + t * k + sb * kQ6_KElems + 16 * j;
+            acc[t][0] = _mm256_fmadd_ps(w0, _mm256_loadu_ps(xt), acc[t][0]);
+            acc[t][1] = _mm256_fmadd_ps(w1, _mm256_loadu_ps(xt + 8), acc[t][1]);
+          }
+        }
+      }
+    }
+  }
+  for (int t = 0; t < NT; ++t) out[t * out_stride] = hsum_ps(_mm256_add_ps(acc[t][0], acc[t][1]));
+}
+
+// Rows outer, up to 4 tokens per pass over a row (the row stays in L1 for the next 4).
+// Q names the row kernel family (Q::row<NT>) and its block size.
+template <class Q>
+void quant_gemm(const uint8_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+                float* out, int64_t out_stride) {
+  const int64_t row_bytes = k / Q::kElems * Q::kBytes;
+  for (int64_t r = 0; r < nrows; ++r) {
+    const uint8_t* wr = w + r * row_bytes;
+    for (int64_t t0 = 0; t0 < n_tok; t0 += 4) {
+      const float* xt = x + t0 * k;
+      float* o = out + t0 * out_stride + r;
+      switch (n_tok - t0 < 4 ? n_tok - t0 : 4) {
+        case 1: Q::template row<1>(wr, k, xt, o, out_stride); break;
+        case 2: Q::template row<2>(wr, k, xt, o, out_stride); break;
+        case 3: Q::template row<3>(wr, k, xt, o, out_stride); break;
+        default: Q::template row<4>(wr, k, xt, o, out_stride); break;
+      }
+    }
+  }
+}
+
+struct Q8_0Rows {
+  static constexpr int64_t kElems = kQ8_0Elems, kBytes = kQ8_0Bytes;
+  template <int NT>
+  static void row(const uint8_t* wr, int64_t k, const float* x, float* out, int64_t os) { q8_0_row<NT>(wr, k, x, out, os); }
+};
+struct Q6_KRows {
+  static constexpr int64_t kElems = kQ6_KElems, kBytes = kQ6_KBytes;
+  template <int NT>
+  static void row(const uint8_t* wr, int64_t k, const float* x, float* out, int64_t os) { q6_k_row<NT>(wr, k, x, out, os); }
+};
+
+void q8_0_gemm(const uint8_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+               float* out, int64_t out_stride) {
+  quant_gemm<Q8_0Rows>(w, nrows, k, x, n_tok, out, out_stride);
+}
+
+void q6_k_gemm(const uint8_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
+               float* out, int64_t out_stride) {
+  quant_gemm<Q6_KRows>(w, nrows, k, x, n_tok, out, out_stride);
+}
+
 // Attention scores for NI queries x NJ keys (see the AVX-512 file); scalar tail for d % 8.
 template <int NI, int NJ>
 void scores_tile(const float* q, int64_t qs, const float* k, int64_t ks, int64_t d, float* out,
