@@ -101,6 +101,7 @@ class Model {
   ops::FloatMatrix head_;             // [n_vocab, n_embd]
   AlignedBuffer<float> head_owned_;   // when the head had to be dequantized
   AlignedBuffer<uint16_t> head_owned_f16_;
+  AlignedBuffer<uint8_t> head_owned_q_;  // q8_0 / q6_k head, copied into huge-page memory
   std::string proj_type_;
 };
 

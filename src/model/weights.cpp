@@ -289,12 +289,18 @@ void ModelLoader::load_head() {
     f.release(*t);
   } else if (t->type == GgmlType::F32 && reinterpret_cast<uintptr_t>(t->data) % 4 == 0) {
     m_.head_.f32 = reinterpret_cast<const float*>(t->data);
-  } else if (t->type == GgmlType::Q8_0) {
-    // Used in place (mmap'd, no copy): the q8_0 / q6_k kernels decode blocks in registers and
-    // need no alignment. The reader has checked that rows are whole blocks and the byte size.
-    m_.head_.q8_0 = t->data;
-  } else if (t->type == GgmlType::Q6_K) {
-    m_.head_.q6_k = t->data;
+  } else if (t->type == GgmlType::Q8_0 || t->type == GgmlType::Q6_K) {
+    // The q8_0 / q6_k kernels decode blocks in registers, rows unaligned. Copied into huge-page
+    // memory for the same reason as the F16 head (one long stream per token), and the file's
+    // pages released.
+    m_.head_owned_q_.resize(static_cast<size_t>(t->nbytes));
+    const int64_t chunk = int64_t(64) << 20;
+    pool_.parallel_for((static_cast<int64_t>(t->nbytes) + chunk - 1) / chunk, [&](int64_t task, int) {
+      const int64_t o = task * chunk, n = std::min<int64_t>(chunk, static_cast<int64_t>(t->nbytes) - o);
+      std::memcpy(m_.head_owned_q_.data() + o, t->data + o, static_cast<size_t>(n));
+    });
+    f.release(*t);
+    (t->type == GgmlType::Q8_0 ? m_.head_.q8_0 : m_.head_.q6_k) = m_.head_owned_q_.data();
   } else {
     // Other quantized heads (q4_0, q4_k) and bf16 are widened once to f32 (exact; f16 could
     // not hold every such value).
