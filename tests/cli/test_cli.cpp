@@ -63,6 +63,24 @@ TEST_F(Cli, RunGeneratesAndReportsSpeed) {
   EXPECT_EQ(text(r.out), text(r2.out));
 }
 
+TEST_F(Cli, BenchReportsBatchedDecodingWithParallel) {
+  Result r = run("bench -m " + model_ + " -p 16 -n 4 -r 1 -t 1 --np 3 -b 8 -o json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  // pp16, tg4 and the batched "tg4 x3" over 3 x 4 tokens, each with a positive rate
+  for (const char* test : {"\"pp16\"", "\"tg4\"", "\"tg4 x3\""}) EXPECT_NE(r.out.find(test), std::string::npos) << test << "\n" << r.out;
+  EXPECT_NE(r.out.find("\"n_parallel\": 3"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"n_tokens\": 12"), std::string::npos) << r.out;
+  Result bad = run("bench -m " + model_ + " --np 0");
+  EXPECT_NE(bad.code, 0);
+}
+
+TEST_F(Cli, UnreadableTlConfigIsAClearError) {
+  Result r = run("run -m " + model_ + " -p hi -n 1 --tl-config " + (dir_ / "no-such-kernel_config.ini").string());
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.out.find("--tl-config"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("cannot read"), std::string::npos) << r.out;
+}
+
 TEST_F(Cli, LogitsBatchEqualsSequentialAndHasOneLinePerToken) {
   Result a = run("logits -m " + model_ + " --tokens 1,2,3,4 --batch");
   Result b = run("logits -m " + model_ + " --tokens 1,2,3,4");
