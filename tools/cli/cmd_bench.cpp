@@ -69,6 +69,19 @@ RunFn add_bench(CLI::App& app) {
     }
     for (int32_t nt : threads) {
       Session s(*model, a->n_prompt + a->n_gen + 1, nt);
+      // One result row: markdown now, JSON at the end. n tokens per sample, np sequences.
+      auto report = [&](const std::string& name, int64_t n, int64_t np, const std::vector<double>& tps) {
+        const Stat st = stats(tps);
+        if (a->output == "md") {
+          std::printf("| %s | %s | %s | %d | %s | %.2f ± %.2f |\n", c.name.c_str(), model->describe_types().c_str(),
+                      kernels().isa, nt, name.c_str(), st.mean, st.sd);
+          std::fflush(stdout);
+        }
+        results.push_back({{"model", c.name}, {"types", model->describe_types()}, {"isa", kernels().isa},
+                           {"cpu", cpu_features().describe()}, {"threads", nt}, {"test", name},
+                           {"n_tokens", n}, {"n_parallel", np}, {"reps", a->reps}, {"tps_mean", st.mean},
+                           {"tps_sd", st.sd}, {"samples", tps}});
+      };
       auto run_test = [&](const std::string& name, int64_t n, bool prompt) {
         if (n <= 0) return;
         std::vector<int32_t> ids(static_cast<size_t>(n));
@@ -87,16 +100,7 @@ RunFn add_bench(CLI::App& app) {
           }
           tps.push_back(static_cast<double>(n) / (now_seconds() - t0));
         }
-        const Stat st = stats(tps);
-        if (a->output == "md") {
-          std::printf("| %s | %s | %s | %d | %s | %.2f ± %.2f |\n", c.name.c_str(), model->describe_types().c_str(),
-                      kernels().isa, nt, name.c_str(), st.mean, st.sd);
-          std::fflush(stdout);
-        }
-        results.push_back({{"model", c.name}, {"types", model->describe_types()}, {"isa", kernels().isa},
-                           {"cpu", cpu_features().describe()}, {"threads", nt}, {"test", name},
-                           {"n_tokens", n}, {"reps", a->reps}, {"tps_mean", st.mean}, {"tps_sd", st.sd},
-                           {"samples", tps}});
+        report(name, n, 1, tps);
       };
       run_test("pp" + std::to_string(a->n_prompt), a->n_prompt, true);
       run_test("tg" + std::to_string(a->n_gen), a->n_gen, false);
@@ -120,17 +124,7 @@ RunFn add_bench(CLI::App& app) {
           for (int32_t p = 0; p < a->n_gen; ++p) step(p);
           tps.push_back(static_cast<double>(np * a->n_gen) / (now_seconds() - t0));
         }
-        const Stat st = stats(tps);
-        const std::string name = "tg" + std::to_string(a->n_gen) + " x" + std::to_string(np);
-        if (a->output == "md") {
-          std::printf("| %s | %s | %s | %d | %s | %.2f ± %.2f |\n", c.name.c_str(), model->describe_types().c_str(),
-                      kernels().isa, nt, name.c_str(), st.mean, st.sd);
-          std::fflush(stdout);
-        }
-        results.push_back({{"model", c.name}, {"types", model->describe_types()}, {"isa", kernels().isa},
-                           {"cpu", cpu_features().describe()}, {"threads", nt}, {"test", name},
-                           {"n_tokens", np * a->n_gen}, {"n_parallel", np}, {"reps", a->reps},
-                           {"tps_mean", st.mean}, {"tps_sd", st.sd}, {"samples", tps}});
+        report("tg" + std::to_string(a->n_gen) + " x" + std::to_string(np), np * a->n_gen, np, tps);
       }
     }
     if (a->output == "json") std::printf("%s\n", results.dump(2).c_str());
