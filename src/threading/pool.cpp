@@ -2,6 +2,10 @@
 
 #include <sched.h>
 
+#include <algorithm>
+#include <bit>
+#include <chrono>
+
 #include "core/error.h"
 
 #if defined(__x86_64__)
@@ -32,7 +36,9 @@ int ThreadPool::hardware_threads() {
   return n > 0 ? static_cast<int>(n) : 1;
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
+ThreadPool::ThreadPool(int n_threads, ContentionPolicy policy)
+    : n_threads_(n_threads < 1 ? 1 : n_threads), policy_(policy) {
+  policy_.window = std::clamp(policy_.window, 1, 64);
   threads_.reserve(static_cast<size_t>(n_threads_ - 1));
   for (int w = 1; w < n_threads_; ++w) threads_.emplace_back([this, w] { worker_main(w); });
 }
@@ -47,14 +53,17 @@ ThreadPool::~ThreadPool() {
   for (auto& t : threads_) t.join();
 }
 
-void ThreadPool::run_tasks(int worker) {
+int64_t ThreadPool::run_tasks(int worker) {
   const int64_t n = n_tasks_;
   const TaskFn& fn = *fn_;
+  int64_t done = 0;
   for (;;) {
     const int64_t t = next_task_.fetch_add(1, std::memory_order_relaxed);
     if (t >= n) break;
     fn(t, worker);
+    ++done;
   }
+  return done;
 }
 
 void ThreadPool::worker_main(int worker) {
@@ -90,6 +99,12 @@ void ThreadPool::parallel_for(int64_t n_tasks, const TaskFn& fn) {
     for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
     return;
   }
+  if (solo_left_ > 0) {  // contention: the workers would only make us wait (ContentionPolicy)
+    --solo_left_;
+    ++solo_total_;
+    for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
+    return;
+  }
   n_tasks_ = n_tasks;
   fn_ = &fn;
   next_task_.store(0, std::memory_order_relaxed);
@@ -100,18 +115,40 @@ void ThreadPool::parallel_for(int64_t n_tasks, const TaskFn& fn) {
     generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   cv_.notify_all();
-  run_tasks(0);
+  const auto run_start = std::chrono::steady_clock::now();
+  const int64_t done_here = run_tasks(0);
+  const std::chrono::duration<double> run_time = std::chrono::steady_clock::now() - run_start;
   // Every task is claimed; wait for workers still running theirs. If that takes long, a worker
   // was likely preempted (more runnable threads than cores): yield so it can finish instead of
   // burning the rest of our time slice.
+  std::chrono::steady_clock::time_point wait_start;
   for (int spins = 0; active_.load(std::memory_order_acquire) != 0; ++spins) {
     if (spins < kWaitSpinsBeforeYield) {
       TERN_CPU_RELAX();
     } else {
+      if (spins == kWaitSpinsBeforeYield) wait_start = std::chrono::steady_clock::now();
       std::this_thread::yield();
     }
   }
   fn_ = nullptr;
+  bool long_wait = false;
+  if (wait_start.time_since_epoch().count() != 0) {
+    const std::chrono::duration<double> waited = std::chrono::steady_clock::now() - wait_start;
+    // Waiting out one task is normal (it may have started just before ours ended; attention
+    // tasks at long contexts take milliseconds): "long" is beyond several of our own tasks.
+    const double task_s = run_time.count() / static_cast<double>(std::max<int64_t>(done_here, 1));
+    long_wait = waited.count() >= policy_.long_wait_s + 4.0 * task_s;
+  }
+  note_join(long_wait);
+}
+
+void ThreadPool::note_join(bool long_wait) {
+  const uint64_t mask = policy_.window >= 64 ? ~uint64_t(0) : (uint64_t(1) << policy_.window) - 1;
+  long_wait_bits_ = ((long_wait_bits_ << 1) | (long_wait ? 1u : 0u)) & mask;
+  if (std::popcount(long_wait_bits_) >= policy_.strikes) {
+    solo_left_ = policy_.solo_jobs;
+    long_wait_bits_ = 0;
+  }
 }
 
 }  // namespace tern

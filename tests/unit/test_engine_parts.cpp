@@ -5,6 +5,8 @@
 #include <cmath>
 #include <numeric>
 #include <set>
+#include <chrono>
+#include <thread>
 
 #include "core/error.h"
 #include "engine/session.h"
@@ -252,6 +254,68 @@ TEST(Ops, RmsNormLongRowsMatchDoubleDefinition) {
       ASSERT_NEAR(out[static_cast<size_t>(j)], x[static_cast<size_t>(j)] * inv * w[static_cast<size_t>(j)], 1e-6f) << n;
     }
   }
+}
+}  // namespace
+}  // namespace tern
+
+namespace tern {
+namespace {
+// A worker that keeps the join waiting (as a preempted one would) sends the pool into solo mode:
+// the next jobs run every task on the calling thread; after solo_jobs it uses the workers again.
+TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
+  ContentionPolicy policy;
+  policy.long_wait_s = 2e-3;
+  policy.strikes = 2;
+  policy.window = 8;
+  policy.solo_jobs = 5;
+  ThreadPool pool(2, policy);
+  auto busy = [](double s) {
+    const auto t0 = std::chrono::steady_clock::now();
+    while (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < s) {
+    }
+  };
+  // The caller's task 0 waits (up to 1 s) until the worker has claimed the other task, which
+  // then sleeps: every such job's join waits ~40 ms.
+  std::atomic<int> on_worker{0};
+  std::atomic<bool> claimed{false};
+  auto slow_worker_job = [&](int64_t t, int w) {
+    if (w != 0) {
+      on_worker.fetch_add(1);
+      claimed = true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(40));
+    } else if (t == 0) {
+      const auto t0 = std::chrono::steady_clock::now();
+      while (!claimed && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1)) std::this_thread::yield();
+    }
+  };
+  int jobs = 0;
+  while (pool.solo_jobs_left() == 0 && jobs < 20) {
+    claimed = false;
+    pool.parallel_for(2, slow_worker_job);
+    ++jobs;
+  }
+  ASSERT_GT(on_worker.load(), 0) << "the worker never took a task; the test cannot show anything";
+  ASSERT_EQ(pool.solo_jobs_left(), 5) << "no solo mode after " << jobs << " jobs with long joins";
+  EXPECT_EQ(pool.solo_jobs_run(), 0);
+  // Solo jobs: every task on the calling thread (worker 0).
+  std::atomic<int> not_caller{0};
+  for (int j = 0; j < 5; ++j) {
+    pool.parallel_for(64, [&](int64_t, int w) {
+      if (w != 0) not_caller.fetch_add(1);
+      busy(2e-5);
+    });
+  }
+  EXPECT_EQ(not_caller.load(), 0);
+  EXPECT_EQ(pool.solo_jobs_run(), 5);
+  // Solo mode is over: the worker takes tasks again.
+  std::atomic<int> worker_tasks{0};
+  for (int j = 0; j < 20 && worker_tasks.load() == 0; ++j) {
+    pool.parallel_for(64, [&](int64_t, int w) {
+      if (w != 0) worker_tasks.fetch_add(1);
+      busy(5e-5);
+    });
+  }
+  EXPECT_GT(worker_tasks.load(), 0);
 }
 }  // namespace
 }  // namespace tern
