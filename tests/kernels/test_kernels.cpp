@@ -372,8 +372,8 @@ TEST(Kernels, AttentionKernelsMatchReference) {
   std::uniform_real_distribution<float> ud(0.0f, 1.0f);
   const KernelTable& ref = *kernel_table_for("ref");
   for (int64_t d : {5, 16, 64, 100, 128, 130, 200}) {
-    for (int64_t nq : {1, 3, 4, 5, 9}) {
-      for (int64_t nk : {1, 3, 4, 7, 17}) {
+    for (int64_t nq : {1, 3, 4, 5, 9, 16, 21, 32}) {  // 16+: the 16-query blocks (with 32+ keys)
+      for (int64_t nk : {1, 3, 4, 7, 17, 32, 45, 64}) {
         const int64_t qs = d + 3, ks = d + 5, os = nk + 2, vs = d + 1, ps = nk + 1, o2 = d + 7;
         std::vector<float> qb(static_cast<size_t>(nq * qs + 1)), kb(static_cast<size_t>(nk * ks + 1));
         std::vector<float> vb(static_cast<size_t>(nk * vs + 1)), pb(static_cast<size_t>(nq * ps + 1));

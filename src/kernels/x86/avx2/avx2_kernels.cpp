@@ -328,23 +328,30 @@ void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, i
 // One query's weighted sum of value rows over 64-column chunks (8 registers); scalar tail.
 void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, int64_t nk,
                  int64_t v_stride, int64_t d, float* out, int64_t out_stride) {
+  // Keys in chunks of 32 so a chunk's value rows stay in L1 while every query uses them (see
+  // the AVX-512 file); each query's sums accumulate in out across chunks.
+  constexpr int64_t kKeyChunk = 32;
   const int64_t d64 = d / 64 * 64;
-  for (int64_t i = 0; i < nq; ++i) {
-    const float* pi = p + i * p_stride;
-    float* o = out + i * out_stride;
-    for (int64_t c = 0; c < d64; c += 64) {
-      __m256 acc[8];
-      for (int u = 0; u < 8; ++u) acc[u] = _mm256_setzero_ps();
-      for (int64_t j = 0; j < nk; ++j) {
-        const __m256 pb = _mm256_set1_ps(pi[j]);
-        for (int u = 0; u < 8; ++u) acc[u] = _mm256_fmadd_ps(pb, _mm256_loadu_ps(v + j * v_stride + c + 8 * u), acc[u]);
+  for (int64_t i = 0; i < nq; ++i) std::memset(out + i * out_stride, 0, static_cast<size_t>(d) * sizeof(float));
+  for (int64_t j0 = 0; j0 < nk; j0 += kKeyChunk) {
+    const int64_t j1 = nk - j0 < kKeyChunk ? nk : j0 + kKeyChunk;
+    for (int64_t i = 0; i < nq; ++i) {
+      const float* pi = p + i * p_stride;
+      float* o = out + i * out_stride;
+      for (int64_t c = 0; c < d64; c += 64) {
+        __m256 acc[8];
+        for (int u = 0; u < 8; ++u) acc[u] = _mm256_loadu_ps(o + c + 8 * u);
+        for (int64_t j = j0; j < j1; ++j) {
+          const __m256 pb = _mm256_set1_ps(pi[j]);
+          for (int u = 0; u < 8; ++u) acc[u] = _mm256_fmadd_ps(pb, _mm256_loadu_ps(v + j * v_stride + c + 8 * u), acc[u]);
+        }
+        for (int u = 0; u < 8; ++u) _mm256_storeu_ps(o + c + 8 * u, acc[u]);
       }
-      for (int u = 0; u < 8; ++u) _mm256_storeu_ps(o + c + 8 * u, acc[u]);
-    }
-    for (int64_t c = d64; c < d; ++c) {
-      float r = 0.0f;
-      for (int64_t j = 0; j < nk; ++j) r += pi[j] * v[j * v_stride + c];
-      o[c] = r;
+      for (int64_t c = d64; c < d; ++c) {
+        float r = o[c];
+        for (int64_t j = j0; j < j1; ++j) r += pi[j] * v[j * v_stride + c];
+        o[c] = r;
+      }
     }
   }
 }
