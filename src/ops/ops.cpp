@@ -15,8 +15,9 @@
 namespace tern::ops {
 namespace {
 // Prefill tiles: 64 rows (40 KB of codes at K = 2560) x 64 tokens (160 KB of activations) stay
-// in L2 while the kernel sweeps 8-token x 32-row register tiles over them. Decode tasks take
-// 128 rows: large enough that the atomic hand-out is noise, small enough to balance 2 threads.
+// in L2 while the kernel sweeps 8-token x 32-row register tiles over them. Decode tasks (1-4
+// tokens: one per sequence in a batch) take 128 rows: large enough that the atomic hand-out is
+// noise, small enough to balance 2 threads.
 constexpr int64_t kRowsPerTask = 64;
 constexpr int64_t kTokPerTile = 64;
 constexpr int64_t kRowsPerDecodeTask = 128;
@@ -75,6 +76,7 @@ void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_
   TERN_ASSERT((!w.q8_0 || w.cols % kQ8_0Elems == 0) && (!w.q6_k || w.cols % kQ6_KElems == 0));
   const KernelTable& kt = kernels();
   constexpr int64_t kRows = 256;
+  static_assert(kRows % kF16SuperRows == 0, "F16 tasks must start on an R4 supergroup");
   const int64_t tasks = (w.rows + kRows - 1) / kRows;
   pool.parallel_for(tasks, [&](int64_t task, int) {
     const int64_t r0 = task * kRows;
