@@ -148,14 +148,14 @@ void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8
   const int64_t gb = tr_group_bytes(k_pad);
   if (n_tok == 1) {
     // One group (one sequential stream) at a time: with weights coming from DRAM, two
-    // interleaved group streams measured ~30% slower (BM_tr16_gemv_dram), though faster from L3.
+    // interleaved group streams measured ~30% slower (BM_tr16_gemm/avx512_dram), though faster from L3.
     for (int64_t g = 0; g < n_groups; ++g) gemv_tile<1>(codes + g * gb, k_pad, q, out + g * kTrRows);
     return;
   }
   if (n_tok <= 4) {
     // Batched decoding: one group (one stream) at a time. The 2-group GEMM tile below read
     // 13824x2560 from DRAM at 14 GB/s with 2 tokens, this at 25.5 (memory-bound, as 1 token);
-    // with 4 tokens 10 -> 13.3 GB/s, 91% of VNNI peak (BM_tr16_gemv_dram).
+    // with 4 tokens 10 -> 13.3 GB/s, 91% of VNNI peak (BM_tr16_gemm/avx512_dram).
     for (int64_t g = 0; g < n_groups; ++g) {
       const uint8_t* cg = codes + g * gb;
       int32_t* og = out + g * kTrRows;
