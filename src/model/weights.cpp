@@ -183,6 +183,7 @@ void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t ro
     }
     m.set_row(row0 + unpermute_row(r, permute_hd), trits.data(), scale * extra);
   }
+  f.release(t);  // ternarized and repacked, like the ternary types above
 }
 
 formats::TlConfig ModelLoader::tl_config_for(const gguf::TensorInfo& t, int64_t rows,

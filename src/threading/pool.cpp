@@ -122,17 +122,21 @@ void ThreadPool::parallel_for(int64_t n_tasks, const TaskFn& fn) {
   // was likely preempted (more runnable threads than cores): yield so it can finish instead of
   // burning the rest of our time slice.
   std::chrono::steady_clock::time_point wait_start;
+  bool waited_long_enough_to_time = false;  // only waits past the spin phase are timed
   for (int spins = 0; active_.load(std::memory_order_acquire) != 0; ++spins) {
     if (spins < kWaitSpinsBeforeYield) {
       TERN_CPU_RELAX();
     } else {
-      if (spins == kWaitSpinsBeforeYield) wait_start = std::chrono::steady_clock::now();
+      if (spins == kWaitSpinsBeforeYield) {
+        wait_start = std::chrono::steady_clock::now();
+        waited_long_enough_to_time = true;
+      }
       std::this_thread::yield();
     }
   }
   fn_ = nullptr;
   bool long_wait = false;
-  if (wait_start.time_since_epoch().count() != 0) {
+  if (waited_long_enough_to_time) {
     const std::chrono::duration<double> waited = std::chrono::steady_clock::now() - wait_start;
     // Waiting out one task is normal (it may have started just before ours ended; attention
     // tasks at long contexts take milliseconds): "long" is beyond several of our own tasks.
