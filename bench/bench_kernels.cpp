@@ -3,6 +3,7 @@
 // with the machine's measured peaks (docs/PERFORMANCE.md; `tern_bench_kernels --benchmark_filter=bandwidth`).
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -12,6 +13,8 @@
 #include "core/aligned.h"
 #include "core/fp16.h"
 #include "kernels/table.h"
+#include "ops/ops.h"
+#include "threading/pool.h"
 
 namespace tern {
 namespace {
@@ -140,7 +143,6 @@ void BM_quant_gemv(benchmark::State& st, const char* isa, bool q8) {
                                                  benchmark::Counter::kIsRate);
 }
 
-// Read bandwidth of this machine (one thread): the roofline for decoding.
 // Read bandwidth of this machine with T threads (the second argument), each streaming its own
 // contiguous 1/T of a buffer in huge-page memory, as the engine's weights are: the roofline
 // for decoding with T threads.
@@ -173,6 +175,77 @@ void BM_bandwidth(benchmark::State& st) {
                                            benchmark::Counter::kIsRate, benchmark::Counter::kIs1000);
 }
 
+// One decoded token of the 2B-4T layout as the engine runs it: 30 layers of ternary matmuls
+// (q|k|v 3840x2560, o 2560x2560, gate|up 13824x2560, down 2560x6912; 0.52 GB of TR16 codes)
+// and the F16 head (128256x2560 in R4; 0.66 GB), through ops:: on a pool of T threads (the
+// argument). Random weights; the first matrix is checked against the reference kernel. Reports
+// the read rate of each part: compare with BM_bandwidth/1024/T run alongside.
+void BM_decode_step(benchmark::State& st) {
+  const int n_threads = static_cast<int>(st.range(0));
+  constexpr int kLayers = 30;
+  constexpr int64_t kShapes[4][2] = {{3840, 2560}, {2560, 2560}, {13824, 2560}, {2560, 6912}};
+  constexpr int64_t kVocab = 128256, kEmbd = 2560;
+  uint8_t valid[81];  // every byte whose four 2-bit codes are in {0, 1, 2}
+  for (int i = 0; i < 81; ++i) valid[i] = static_cast<uint8_t>((i % 3) | (i / 3 % 3) << 2 | (i / 9 % 3) << 4 | (i / 27) << 6);
+  uint64_t rs = 0x9e3779b97f4a7c15ull;
+  auto next = [&rs] {  // xorshift64: filling 1.2 GB with mt19937 would take seconds
+    rs ^= rs << 13;
+    rs ^= rs >> 7;
+    rs ^= rs << 17;
+    return rs;
+  };
+  std::vector<TernaryMatrix> mats(kLayers * 4);
+  double tern_bytes = 0;
+  for (size_t i = 0; i < mats.size(); ++i) {
+    TernaryMatrix& m = mats[i];
+    m.allocate(kShapes[i % 4][0], kShapes[i % 4][1]);
+    for (size_t j = 0; j < m.codes.size(); ++j) m.codes[j] = valid[next() % 81];
+    for (size_t j = 0; j < m.row_scale.size(); ++j) m.row_scale[j] = 1.0f;
+    tern_bytes += static_cast<double>(m.codes.size());
+  }
+  AlignedBuffer<uint16_t> head(static_cast<size_t>(f16_r4_size(kVocab, kEmbd)));
+  for (size_t j = 0; j < head.size(); ++j) head[j] = static_cast<uint16_t>(0x3c00 ^ (next() & 0x83ff));
+  ops::FloatMatrix hm;
+  hm.rows = kVocab;
+  hm.cols = kEmbd;
+  hm.f16 = head.data();
+  std::vector<float> x(6912), y(13824), logits(kVocab);
+  for (size_t j = 0; j < x.size(); ++j) x[j] = static_cast<float>(next() % 2001) / 1000.0f - 1.0f;
+  ThreadPool pool(n_threads);
+  ops::QuantActs a2560, a6912;
+  ops::quantize_acts(pool, x.data(), 1, 2560, a2560);
+  ops::quantize_acts(pool, x.data(), 1, 6912, a6912);
+  {
+    const TernaryMatrix& m = mats[0];
+    std::vector<int32_t> acc(static_cast<size_t>(m.rows_pad));
+    kernel_table_for("ref")->tr16_gemm(m.codes.data(), m.n_groups(), m.k_pad, a2560.q.data(), m.k_pad, 1, acc.data(), m.rows_pad);
+    ops::ternary_matmul(pool, m, a2560, y.data(), m.rows);
+    for (int64_t r = 0; r < m.rows; ++r) {
+      if (y[static_cast<size_t>(r)] != static_cast<float>(acc[static_cast<size_t>(r)] - a2560.qsum[0]) * (1.0f / a2560.scale[0])) {
+        st.SkipWithError("ternary_matmul disagrees with the reference kernel");
+        return;
+      }
+    }
+  }
+  double t_tern = 0, t_head = 0;
+  for (auto _ : st) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (const TernaryMatrix& m : mats) ops::ternary_matmul(pool, m, m.cols == 2560 ? a2560 : a6912, y.data(), m.rows);
+    const auto t1 = std::chrono::steady_clock::now();
+    ops::float_matmul(pool, hm, x.data(), 1, logits.data(), kVocab);
+    const auto t2 = std::chrono::steady_clock::now();
+    t_tern += std::chrono::duration<double>(t1 - t0).count();
+    t_head += std::chrono::duration<double>(t2 - t1).count();
+  }
+  benchmark::DoNotOptimize(logits.data());
+  const double n = static_cast<double>(st.iterations());
+  const double head_bytes = static_cast<double>(kVocab * kEmbd * 2);
+  st.counters["GB/s"] = (tern_bytes + head_bytes) * n / (t_tern + t_head) / 1e9;
+  st.counters["ternary_GB/s"] = tern_bytes * n / t_tern / 1e9;
+  st.counters["head_GB/s"] = head_bytes * n / t_head / 1e9;
+  st.counters["tok/s"] = n / (t_tern + t_head);
+}
+
 // 2B-4T shapes: q|k|v fused (3840 x 2560), gate|up (13824 x 2560), down (2560 x 6912).
 void tr16_args(benchmark::internal::Benchmark* b) {
   for (int64_t nt : {1, 64}) {
@@ -189,6 +262,7 @@ BENCHMARK_CAPTURE(BM_tr16_gemm, avx2_dram, "avx2")->Args({13824, 2560, 1, 8})->A
 BENCHMARK_CAPTURE(BM_tr16_gemm, avx512_dram, "avx512")->Args({13824, 2560, 1, 8})->Args({13824, 2560, 2, 8})->Args({13824, 2560, 4, 8});
 BENCHMARK_CAPTURE(BM_f16_gemv, avx2, "avx2")->Args({16384, 2560, 1})->Args({16384, 2560, 4});
 BENCHMARK_CAPTURE(BM_f16_gemv, avx512, "avx512")->Args({16384, 2560, 1})->Args({16384, 2560, 2})->Args({16384, 2560, 4})->Args({256, 2560, 4});
+BENCHMARK(BM_decode_step)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_bandwidth)->Args({1024, 1})->Args({1024, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_quant_gemv, q8_0_avx2, "avx2", true)->Args({16384, 2560});
 BENCHMARK_CAPTURE(BM_quant_gemv, q8_0_avx512, "avx512", true)->Args({16384, 2560});

@@ -15,13 +15,27 @@
 namespace tern::ops {
 namespace {
 // Prefill tiles: 64 rows (40 KB of codes at K = 2560) x 64 tokens (160 KB of activations) stay
-// in L2 while the kernel sweeps 8-token x 32-row register tiles over them. Decode tasks (1-4
-// tokens: one per sequence in a batch) take 128 rows: large enough that the atomic hand-out is
-// noise, small enough to balance 2 threads.
+// in L2 while the kernel sweeps 8-token x 32-row register tiles over them.
 constexpr int64_t kRowsPerTask = 64;
 constexpr int64_t kTokPerTile = 64;
-constexpr int64_t kRowsPerDecodeTask = 128;
-static_assert(kRowsPerTask % kTrRows == 0 && kRowsPerDecodeTask % kTrRows == 0);
+// Decode (1-4 tokens: one per sequence in a batch) streams the weights from DRAM, and every
+// task is a new stream the prefetchers must ramp up again: each matrix is cut into 2 long
+// chunks per thread (the second pair still balances a thread that started late), at most
+// kMaxDecodeRows rows each. 128-row tasks (80 KB) streamed ~7% slower (docs/PERFORMANCE.md).
+constexpr int64_t kDecodeChunksPerThread = 2;
+constexpr int64_t kMaxDecodeRows = 2048;
+constexpr int64_t kAccInts = std::max(kRowsPerTask * kTokPerTile, kMaxDecodeRows * 4);
+static_assert(kRowsPerTask % kTrRows == 0 && kMaxDecodeRows % kTrRows == 0);
+
+// Rows per decode task for a matrix of rows_pad rows: a multiple of 16, chunks a multiple of the
+// thread count where the row count allows.
+int64_t decode_rows_per_task(int64_t rows_pad, int n_threads) {
+  const int64_t t = n_threads;
+  int64_t chunks = std::max(kDecodeChunksPerThread * t, (rows_pad + kMaxDecodeRows - 1) / kMaxDecodeRows);
+  chunks = (chunks + t - 1) / t * t;
+  const int64_t rows = (rows_pad / chunks + kTrRows - 1) / kTrRows * kTrRows;
+  return std::clamp<int64_t>(rows, kTrRows, kMaxDecodeRows);
+}
 }  // namespace
 
 void quantize_acts(ThreadPool& pool, const float* x, int64_t n_tok, int64_t k, QuantActs& out) {
@@ -47,7 +61,8 @@ void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a
                     int64_t y_stride) {
   TERN_ASSERT(w.k_pad == a.k_pad && w.cols == a.k);
   const KernelTable& kt = kernels();
-  const int64_t rows_per_task = a.n_tok <= 4 ? kRowsPerDecodeTask : kRowsPerTask;
+  TERN_ASSERT(a.n_tok >= 1);
+  const int64_t rows_per_task = a.n_tok <= 4 ? decode_rows_per_task(w.rows_pad, pool.n_threads()) : kRowsPerTask;
   const int64_t row_tasks = (w.rows_pad + rows_per_task - 1) / rows_per_task;
   const int64_t tok_tiles = (a.n_tok + kTokPerTile - 1) / kTokPerTile;
   const int64_t gb = tr_group_bytes(w.k_pad);
@@ -57,7 +72,7 @@ void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a
     const int64_t nr_pad = std::min(rows_per_task, w.rows_pad - r0);
     const int64_t nr = std::min(nr_pad, w.rows - r0);
     const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
-    alignas(64) int32_t acc[kRowsPerTask * kTokPerTile];
+    alignas(64) int32_t acc[kAccInts];
     kt.tr16_gemm(w.codes.data() + r0 / kTrRows * gb, nr_pad / kTrRows, w.k_pad,
                  a.q.data() + t0 * a.k_pad, a.k_pad, nt, acc, nr_pad);
     const float* rs = w.row_scale.data() + r0;
