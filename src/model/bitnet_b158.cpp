@@ -93,10 +93,17 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
     const int li = static_cast<int>(l);
     // --- attention block ---
     float* x = s.x.data();
-    if (l == 0) per_token([&](int64_t i) { ops::rms_norm(h + i * D, L.attn_norm.data(), D, c.rms_eps, x + i * D); });
+    // Each norm's output is quantized for the next matmul as soon as the token's row is
+    // written (still in L1), not in a separate pass over all tokens.
+    if (l == 0) {
+      ops::prepare_acts(n, D, s.qa);
+      per_token([&](int64_t i) {
+        ops::rms_norm(h + i * D, L.attn_norm.data(), D, c.rms_eps, x + i * D);
+        ops::quantize_act_row(x + i * D, i, s.qa);
+      });
+    }
     // (later layers: fused into the previous layer's last residual add)
     dump_slice(dump, "attn_norm", li, x, n, D, 0, D);
-    ops::quantize_acts(pool, x, n, D, s.qa);
     float* qkv = s.qkv.data();
     ops::ternary_matmul(pool, L.wqkv, s.qa, qkv, qkv_w);
     dump_slice(dump, "q_proj", li, qkv, n, qkv_w, 0, qd);
@@ -135,25 +142,32 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
       }
     });
     if (L.attn_sub_norm.size()) {
-      per_token([&](int64_t i) { ops::rms_norm(attn + i * qd, L.attn_sub_norm.data(), qd, c.rms_eps, attn + i * qd); });
+      ops::prepare_acts(n, qd, s.qa);
+      per_token([&](int64_t i) {
+        ops::rms_norm(attn + i * qd, L.attn_sub_norm.data(), qd, c.rms_eps, attn + i * qd);
+        ops::quantize_act_row(attn + i * qd, i, s.qa);
+      });
       dump_slice(dump, "attn_sub_norm", li, attn, n, qd, 0, qd);
+    } else {
+      ops::quantize_acts(pool, attn, n, qd, s.qa);
     }
-    ops::quantize_acts(pool, attn, n, qd, s.qa);
     float* o = s.ffn.data();
     ops::ternary_matmul(pool, L.wo, s.qa, o, D);
     dump_slice(dump, "attn_out", li, o, n, D, 0, D);
     // --- feed-forward block ---
+    ops::prepare_acts(n, D, s.qa);
     per_token([&](int64_t i) {
       float* hi = h + i * D;
       const float* oi = o + i * D;
       for (int64_t j = 0; j < D; ++j) hi[j] += oi[j];
       ops::rms_norm(hi, L.ffn_norm.data(), D, c.rms_eps, x + i * D);
+      ops::quantize_act_row(x + i * D, i, s.qa);
     });
     dump_slice(dump, "ffn_norm", li, x, n, D, 0, D);
-    ops::quantize_acts(pool, x, n, D, s.qa);
     float* gu = s.gate_up.data();
     ops::ternary_matmul(pool, L.wgate_up, s.qa, gu, 2 * F);
     float* m = x;  // reuse: [n, F]
+    ops::prepare_acts(n, F, s.qa);
     per_token([&](int64_t i) {
       const float* g = gu + i * 2 * F;
       const float* u = g + F;
@@ -164,17 +178,21 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
         for (int64_t j = 0; j < F; ++j) mi[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
       }
       if (L.ffn_sub_norm.size()) ops::rms_norm(mi, L.ffn_sub_norm.data(), F, c.rms_eps, mi);
+      ops::quantize_act_row(mi, i, s.qa);
     });
     if (L.ffn_sub_norm.size()) dump_slice(dump, "ffn_sub_norm", li, m, n, F, 0, F);
-    ops::quantize_acts(pool, m, n, F, s.qa);
     ops::ternary_matmul(pool, L.wdown, s.qa, o, D);
     dump_slice(dump, "ffn_out", li, o, n, D, 0, D);
     const LayerWeights* next = l + 1 < c.n_layer ? &layers_[static_cast<size_t>(l + 1)] : nullptr;
+    if (next) ops::prepare_acts(n, D, s.qa);  // the down matmul above has consumed s.qa
     per_token([&](int64_t i) {
       float* hi = h + i * D;
       const float* oi = o + i * D;
       for (int64_t j = 0; j < D; ++j) hi[j] += oi[j];
-      if (next) ops::rms_norm(hi, next->attn_norm.data(), D, c.rms_eps, x + i * D);
+      if (next) {
+        ops::rms_norm(hi, next->attn_norm.data(), D, c.rms_eps, x + i * D);
+        ops::quantize_act_row(x + i * D, i, s.qa);
+      }
     });
     dump_slice(dump, "h", li, h, n, D, 0, D);
   }

@@ -38,8 +38,7 @@ int64_t decode_rows_per_task(int64_t rows_pad, int n_threads) {
 }
 }  // namespace
 
-void quantize_acts(ThreadPool& pool, const float* x, int64_t n_tok, int64_t k, QuantActs& out) {
-  const KernelTable& kt = kernels();
+void prepare_acts(int64_t n_tok, int64_t k, QuantActs& out) {
   out.n_tok = n_tok;
   out.k = k;
   out.k_pad = round_up_k(k);
@@ -47,9 +46,17 @@ void quantize_acts(ThreadPool& pool, const float* x, int64_t n_tok, int64_t k, Q
   if (out.q.size() < need) out.q.resize(need);
   out.scale.resize(static_cast<size_t>(n_tok));
   out.qsum.resize(static_cast<size_t>(n_tok));
-  auto one = [&](int64_t t, int) {
-    kt.quantize_act(x + t * k, k, out.k_pad, out.q.data() + t * out.k_pad, &out.scale[t], &out.qsum[t]);
-  };
+}
+
+void quantize_act_row(const float* x, int64_t t, QuantActs& out) {
+  TERN_ASSERT(t >= 0 && t < out.n_tok);
+  kernels().quantize_act(x, out.k, out.k_pad, out.q.data() + t * out.k_pad, &out.scale[static_cast<size_t>(t)],
+                         &out.qsum[static_cast<size_t>(t)]);
+}
+
+void quantize_acts(ThreadPool& pool, const float* x, int64_t n_tok, int64_t k, QuantActs& out) {
+  prepare_acts(n_tok, k, out);
+  auto one = [&](int64_t t, int) { quantize_act_row(x + t * k, t, out); };
   if (n_tok < 4) {
     for (int64_t t = 0; t < n_tok; ++t) one(t, 0);
   } else {

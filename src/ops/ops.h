@@ -19,6 +19,11 @@ struct QuantActs {
 };
 
 void quantize_acts(ThreadPool& pool, const float* x, int64_t n_tok, int64_t k, QuantActs& out);
+// The same one token at a time, for callers that quantize each token right where they produce
+// it (the row is still in L1): prepare_acts sizes out for n_tok tokens of k values, then
+// quantize_act_row fills token t from x (k values). Tokens may be filled from several threads.
+void prepare_acts(int64_t n_tok, int64_t k, QuantActs& out);
+void quantize_act_row(const float* x, int64_t t, QuantActs& out);
 
 // y[t * y_stride + r] = (sum_k t(r,k) q(t,k)) / s(t) * row_scale(r)  for r in [0, w.rows)
 void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, float* y,
