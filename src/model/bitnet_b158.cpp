@@ -55,7 +55,6 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
   grow(s.x, n * std::max(D, F));
   grow(s.qkv, n * (qd + 2 * kvd));
   grow(s.attn, n * qd);
-  grow(s.gate_up, n * 2 * F);
   grow(s.ffn, n * D);
   // Attention tiles: runs of consecutive batch entries of one sequence, at most kAttTile long.
   constexpr int64_t kAttTile = 8;
@@ -164,19 +163,13 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
       ops::quantize_act_row(x + i * D, i, s.qa);
     });
     dump_slice(dump, "ffn_norm", li, x, n, D, 0, D);
-    float* gu = s.gate_up.data();
-    ops::ternary_matmul(pool, L.wgate_up, s.qa, gu, 2 * F);
+    // gate|up product with the activation applied in its epilogue: m = act(gate) * up.
     float* m = x;  // reuse: [n, F]
+    ops::ternary_matmul_glu(pool, L.wgate_up, s.qa, c.act == FfnActivation::kReluSqr ? ops::GluAct::kReluSqr : ops::GluAct::kSilu,
+                            F, m, F);
     ops::prepare_acts(n, F, s.qa);
     per_token([&](int64_t i) {
-      const float* g = gu + i * 2 * F;
-      const float* u = g + F;
       float* mi = m + i * F;
-      if (c.act == FfnActivation::kReluSqr) {
-        ops::relu_sqr_mul(g, u, mi, F);
-      } else {
-        for (int64_t j = 0; j < F; ++j) mi[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
-      }
       if (L.ffn_sub_norm.size()) ops::rms_norm(mi, L.ffn_sub_norm.data(), F, c.rms_eps, mi);
       ops::quantize_act_row(mi, i, s.qa);
     });

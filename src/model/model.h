@@ -37,7 +37,7 @@ struct LayerWeights {
   AlignedBuffer<float> ffn_sub_norm;   // [n_ff]; empty when the model has none
   TernaryMatrix wqkv;     // [q_dim + 2 kv_dim rows, n_embd]: q, k, v fused (one quantized input)
   TernaryMatrix wo;       // [n_embd, q_dim]
-  TernaryMatrix wgate_up; // [2 n_ff, n_embd]: gate rows then up rows (one quantized input)
+  TernaryMatrix wgate_up; // [ops::glu_rows(n_ff), n_embd]: gate and up rows interleaved (ops::glu_row)
   TernaryMatrix wdown;    // [n_embd, n_ff]
 };
 
@@ -67,7 +67,7 @@ struct Batch {
 
 // Scratch memory for forward passes, reused between calls.
 struct ForwardScratch {
-  AlignedBuffer<float> h, x, qkv, attn, gate_up, ffn, logits_in;
+  AlignedBuffer<float> h, x, qkv, attn, ffn, logits_in;
   AlignedBuffer<float> rope;  // [n_tok, rope_dim]: cos then sin of each token's angles
   ops::QuantActs qa;
   std::vector<AlignedBuffer<float>> att_scores;  // per worker: one attention tile (queries, outputs, scores)

@@ -13,6 +13,7 @@
 #include "kernels/table.h"
 #include "model/model.h"
 #include "model/names.h"
+#include "ops/ops.h"
 
 namespace tern {
 
@@ -24,14 +25,20 @@ class ModelLoader {
  private:
   const gguf::TensorInfo& expect(const std::string& name, int64_t ne0, int64_t ne1) const;
   void load_norm(const std::string& name, int64_t n, AlignedBuffer<float>& out) const;
-  // Repacks tensor `name` ([cols -> rows]) into rows [row0, row0 + rows) of `m`.
-  // permute_hd > 0: the file's rows are in llama.cpp's q/k order for interleaved RoPE (arch
-  // "llama"); file row h*hd + 2j + s is model row h*hd + s*hd/2 + j (NeoX pairs).
-  void load_ternary(const std::string& name, int64_t cols, int64_t rows, TernaryMatrix& m,
-                    int64_t row0, int64_t permute_hd = 0);
-  // bitnet.cpp TL1/TL2 tensor `t` ([cols -> rows]) into rows [row0, row0 + rows) of `m`.
-  void load_tl(const gguf::TensorInfo& t, int64_t cols, int64_t rows, TernaryMatrix& m,
-               int64_t row0, int64_t permute_hd, float extra);
+  // Where file row r of a projection lands in the fused matrix.
+  struct RowMap {
+    int64_t row0 = 0;  // rows [row0, row0 + rows)
+    // > 0: the file's rows are in llama.cpp's q/k order for interleaved RoPE (arch "llama");
+    // file row h*hd + 2j + s is model row h*hd + s*hd/2 + j (NeoX pairs).
+    int64_t permute_hd = 0;
+    int glu = -1;  // 0 / 1: the gate / up half of a GLU-interleaved matrix (ops::glu_row)
+    int64_t operator()(int64_t r) const;
+  };
+  // Repacks tensor `name` ([cols -> rows]) into the rows of `m` that `map` names.
+  void load_ternary(const std::string& name, int64_t cols, int64_t rows, TernaryMatrix& m, RowMap map);
+  // bitnet.cpp TL1/TL2 tensor `t` ([cols -> rows]) likewise.
+  void load_tl(const gguf::TensorInfo& t, int64_t cols, int64_t rows, TernaryMatrix& m, RowMap map,
+               float extra);
   formats::TlConfig tl_config_for(const gguf::TensorInfo& t, int64_t rows, int64_t cols) const;
   void load_head();
 
@@ -73,18 +80,15 @@ void ModelLoader::load_norm(const std::string& name, int64_t n, AlignedBuffer<fl
   formats::dequantize_rows(t.type, t.data, 1, n, 0, 1, out.data());
 }
 
-namespace {
-
-int64_t unpermute_row(int64_t r, int64_t hd) {
-  if (hd <= 0) return r;
-  const int64_t h = r / hd, i = r % hd;
-  return h * hd + (i % 2) * (hd / 2) + i / 2;
+int64_t ModelLoader::RowMap::operator()(int64_t r) const {
+  if (glu >= 0) return ops::glu_row(r, glu == 1);
+  if (permute_hd <= 0) return row0 + r;
+  const int64_t hd = permute_hd, h = r / hd, i = r % hd;
+  return row0 + h * hd + (i % 2) * (hd / 2) + i / 2;
 }
 
-}  // namespace
-
 void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t rows,
-                               TernaryMatrix& m, int64_t row0, int64_t permute_hd) {
+                               TernaryMatrix& m, RowMap map) {
   const gguf::File& f = *m_.file_;
   int64_t file_cols = cols;
   if (const gguf::TensorInfo* pt = f.find_tensor(name);
@@ -102,7 +106,7 @@ void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t ro
   }
 
   if (formats::is_tl(t.type)) {
-    load_tl(t, cols, rows, m, row0, permute_hd, extra);
+    load_tl(t, cols, rows, m, map, extra);
     return;
   }
   if (formats::is_ternary(t.type)) {
@@ -143,7 +147,7 @@ void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t ro
             return;
           }
         }
-        m.set_row(row0 + unpermute_row(r, permute_hd), trits.data(), scale * extra);
+        m.set_row(map(r), trits.data(), scale * extra);
       }
     });
     if (!err.empty()) throw Error(err);
@@ -181,7 +185,7 @@ void ModelLoader::load_ternary(const std::string& name, int64_t cols, int64_t ro
       const float v = std::nearbyint(w[static_cast<size_t>(r * cols + c)] / scale);
       trits[static_cast<size_t>(c)] = static_cast<int8_t>(std::fmin(std::fmax(v, -1.0f), 1.0f));
     }
-    m.set_row(row0 + unpermute_row(r, permute_hd), trits.data(), scale * extra);
+    m.set_row(map(r), trits.data(), scale * extra);
   }
   f.release(t);  // ternarized and repacked, like the ternary types above
 }
@@ -222,7 +226,7 @@ formats::TlConfig ModelLoader::tl_config_for(const gguf::TensorInfo& t, int64_t 
 }
 
 void ModelLoader::load_tl(const gguf::TensorInfo& t, int64_t cols, int64_t rows,
-                          TernaryMatrix& m, int64_t row0, int64_t permute_hd, float extra) {
+                          TernaryMatrix& m, RowMap map, float extra) {
   const gguf::File& f = *m_.file_;
   const formats::TlConfig cfg = tl_config_for(t, rows, cols);
   const std::span<const uint8_t> data(t.data, t.nbytes);
@@ -252,7 +256,7 @@ void ModelLoader::load_tl(const gguf::TensorInfo& t, int64_t cols, int64_t rows,
       formats::unpack_tl_block(t.type, data, cfg, block, trits.data());
       for (int64_t r = 0; r < cfg.block_rows; ++r) {
         const int64_t fr = block * cfg.block_rows + r;
-        m.set_row(row0 + unpermute_row(fr, permute_hd), trits.data() + r * cols, scale * extra);
+        m.set_row(map(fr), trits.data() + r * cols, scale * extra);
       }
     } catch (const Error& e) {
       std::lock_guard<std::mutex> lock(err_mu);
@@ -351,16 +355,16 @@ void ModelLoader::run() {
     L.wqkv.allocate(qd + 2 * kvd, c.n_embd);
     // arch "llama" files carry llama.cpp's q/k row permutation (interleaved RoPE pairs).
     const int64_t perm = c.arch == "llama" ? c.head_dim : 0;
-    load_ternary(layer_tensor(l, kQ), c.n_embd, qd, L.wqkv, 0, perm);
-    load_ternary(layer_tensor(l, kK), c.n_embd, kvd, L.wqkv, qd, perm);
-    load_ternary(layer_tensor(l, kV), c.n_embd, kvd, L.wqkv, qd + kvd);
+    load_ternary(layer_tensor(l, kQ), c.n_embd, qd, L.wqkv, {.row0 = 0, .permute_hd = perm});
+    load_ternary(layer_tensor(l, kK), c.n_embd, kvd, L.wqkv, {.row0 = qd, .permute_hd = perm});
+    load_ternary(layer_tensor(l, kV), c.n_embd, kvd, L.wqkv, {.row0 = qd + kvd});
     L.wo.allocate(c.n_embd, qd);
-    load_ternary(layer_tensor(l, kO), qd, c.n_embd, L.wo, 0);
-    L.wgate_up.allocate(2 * c.n_ff, c.n_embd);
-    load_ternary(layer_tensor(l, kGate), c.n_embd, c.n_ff, L.wgate_up, 0);
-    load_ternary(layer_tensor(l, kUp), c.n_embd, c.n_ff, L.wgate_up, c.n_ff);
+    load_ternary(layer_tensor(l, kO), qd, c.n_embd, L.wo, {});
+    L.wgate_up.allocate(ops::glu_rows(c.n_ff), c.n_embd);
+    load_ternary(layer_tensor(l, kGate), c.n_embd, c.n_ff, L.wgate_up, {.glu = 0});
+    load_ternary(layer_tensor(l, kUp), c.n_embd, c.n_ff, L.wgate_up, {.glu = 1});
     L.wdown.allocate(c.n_embd, c.n_ff);
-    load_ternary(layer_tensor(l, kDown), c.n_ff, c.n_embd, L.wdown, 0);
+    load_ternary(layer_tensor(l, kDown), c.n_ff, c.n_embd, L.wdown, {});
   }
   if (opt_.progress) std::fprintf(stderr, "\n");
   log_info("loaded ", f.path(), " in ", now_seconds() - t0, " s");

@@ -27,14 +27,15 @@ constexpr int64_t kMaxDecodeRows = 2048;
 constexpr int64_t kAccInts = std::max(kRowsPerTask * kTokPerTile, kMaxDecodeRows * 4);
 static_assert(kRowsPerTask % kTrRows == 0 && kMaxDecodeRows % kTrRows == 0);
 
-// Rows per decode task for a matrix of rows_pad rows: a multiple of 16, chunks a multiple of the
-// thread count where the row count allows.
-int64_t decode_rows_per_task(int64_t rows_pad, int n_threads) {
+// Rows per decode task for a matrix of rows_pad rows: a multiple of align (16, or 64 for GLU
+// block pairs; kMaxDecodeRows is a multiple of both), chunks a multiple of the thread count
+// where the row count allows.
+int64_t decode_rows_per_task(int64_t rows_pad, int n_threads, int64_t align) {
   const int64_t t = n_threads;
   int64_t chunks = std::max(kDecodeChunksPerThread * t, (rows_pad + kMaxDecodeRows - 1) / kMaxDecodeRows);
   chunks = (chunks + t - 1) / t * t;
-  const int64_t rows = (rows_pad / chunks + kTrRows - 1) / kTrRows * kTrRows;
-  return std::clamp<int64_t>(rows, kTrRows, kMaxDecodeRows);
+  const int64_t rows = (rows_pad / chunks + align - 1) / align * align;
+  return std::clamp<int64_t>(rows, align, kMaxDecodeRows);
 }
 }  // namespace
 
@@ -64,31 +65,93 @@ void quantize_acts(ThreadPool& pool, const float* x, int64_t n_tok, int64_t k, Q
   }
 }
 
+namespace {
+
+// Task geometry shared by ternary_matmul and ternary_matmul_glu: row tasks of rows_per_task
+// (prefill: kRowsPerTask) times token tiles of kTokPerTile.
+struct MatmulTasks {
+  int64_t rows_per_task, row_tasks, tok_tiles;
+};
+
+MatmulTasks matmul_tasks(const TernaryMatrix& w, const QuantActs& a, int n_threads, int64_t row_align) {
+  TERN_ASSERT(w.k_pad == a.k_pad && w.cols == a.k && a.n_tok >= 1);
+  MatmulTasks mt{};
+  mt.rows_per_task = a.n_tok <= 4 ? decode_rows_per_task(w.rows_pad, n_threads, row_align) : kRowsPerTask;
+  mt.row_tasks = (w.rows_pad + mt.rows_per_task - 1) / mt.rows_per_task;
+  mt.tok_tiles = (a.n_tok + kTokPerTile - 1) / kTokPerTile;
+  return mt;
+}
+
+// The raw sums of one task: rows [r0, r0 + nr_pad) x tokens [t0, t0 + nt) into acc (stride nr_pad).
+void task_sums(const KernelTable& kt, const TernaryMatrix& w, const QuantActs& a, int64_t r0, int64_t nr_pad,
+               int64_t t0, int64_t nt, int32_t* acc) {
+  kt.tr16_gemm(w.codes.data() + r0 / kTrRows * tr_group_bytes(w.k_pad), nr_pad / kTrRows, w.k_pad,
+               a.q.data() + t0 * a.k_pad, a.k_pad, nt, acc, nr_pad);
+}
+
+// BitLinear's output for one (row, token) sum.
+inline float bitlinear_out(int32_t sum, int32_t qsum, float inv_s, float row_scale) {
+  return static_cast<float>(sum - qsum) * inv_s * row_scale;
+}
+
+}  // namespace
+
 void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, float* y,
                     int64_t y_stride) {
-  TERN_ASSERT(w.k_pad == a.k_pad && w.cols == a.k);
   const KernelTable& kt = kernels();
-  TERN_ASSERT(a.n_tok >= 1);
-  const int64_t rows_per_task = a.n_tok <= 4 ? decode_rows_per_task(w.rows_pad, pool.n_threads()) : kRowsPerTask;
-  const int64_t row_tasks = (w.rows_pad + rows_per_task - 1) / rows_per_task;
-  const int64_t tok_tiles = (a.n_tok + kTokPerTile - 1) / kTokPerTile;
-  const int64_t gb = tr_group_bytes(w.k_pad);
-  pool.parallel_for(row_tasks * tok_tiles, [&](int64_t task, int) {
-    const int64_t r0 = (task % row_tasks) * rows_per_task;
-    const int64_t t0 = (task / row_tasks) * kTokPerTile;
-    const int64_t nr_pad = std::min(rows_per_task, w.rows_pad - r0);
+  const MatmulTasks mt = matmul_tasks(w, a, pool.n_threads(), kTrRows);
+  pool.parallel_for(mt.row_tasks * mt.tok_tiles, [&](int64_t task, int) {
+    const int64_t r0 = (task % mt.row_tasks) * mt.rows_per_task;
+    const int64_t t0 = (task / mt.row_tasks) * kTokPerTile;
+    const int64_t nr_pad = std::min(mt.rows_per_task, w.rows_pad - r0);
     const int64_t nr = std::min(nr_pad, w.rows - r0);
     const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
     alignas(64) int32_t acc[kAccInts];
-    kt.tr16_gemm(w.codes.data() + r0 / kTrRows * gb, nr_pad / kTrRows, w.k_pad,
-                 a.q.data() + t0 * a.k_pad, a.k_pad, nt, acc, nr_pad);
+    task_sums(kt, w, a, r0, nr_pad, t0, nt, acc);
     const float* rs = w.row_scale.data() + r0;
     for (int64_t t = 0; t < nt; ++t) {
       const float inv_s = 1.0f / a.scale[t0 + t];
       const int32_t qs = a.qsum[t0 + t];
       const int32_t* at = acc + t * nr_pad;
       float* yt = y + (t0 + t) * y_stride + r0;
-      for (int64_t r = 0; r < nr; ++r) yt[r] = static_cast<float>(at[r] - qs) * inv_s * rs[r];
+      for (int64_t r = 0; r < nr; ++r) yt[r] = bitlinear_out(at[r], qs, inv_s, rs[r]);
+    }
+  });
+}
+
+void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, GluAct act,
+                        int64_t n_ff, float* m, int64_t m_stride) {
+  TERN_ASSERT(w.rows == glu_rows(n_ff));
+  static_assert(kRowsPerTask % (2 * kGluRows) == 0 && kMaxDecodeRows % (2 * kGluRows) == 0);
+  const KernelTable& kt = kernels();
+  const MatmulTasks mt = matmul_tasks(w, a, pool.n_threads(), 2 * kGluRows);
+  pool.parallel_for(mt.row_tasks * mt.tok_tiles, [&](int64_t task, int) {
+    const int64_t r0 = (task % mt.row_tasks) * mt.rows_per_task;
+    const int64_t t0 = (task / mt.row_tasks) * kTokPerTile;
+    const int64_t nr_pad = std::min(mt.rows_per_task, w.rows_pad - r0);
+    const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
+    alignas(64) int32_t acc[kAccInts];
+    task_sums(kt, w, a, r0, nr_pad, t0, nt, acc);
+    const float* rs = w.row_scale.data() + r0;
+    alignas(64) float g[kGluRows], u[kGluRows];
+    for (int64_t t = 0; t < nt; ++t) {
+      const float inv_s = 1.0f / a.scale[t0 + t];
+      const int32_t qs = a.qsum[t0 + t];
+      const int32_t* at = acc + t * nr_pad;
+      float* mt_row = m + (t0 + t) * m_stride;
+      for (int64_t b = 0; b < nr_pad; b += 2 * kGluRows) {
+        const int64_t j0 = (r0 + b) / 2;  // first output of this gate/up block pair
+        const int64_t n = std::min(kGluRows, n_ff - j0);
+        for (int64_t j = 0; j < kGluRows; ++j) {
+          g[j] = bitlinear_out(at[b + j], qs, inv_s, rs[b + j]);
+          u[j] = bitlinear_out(at[b + kGluRows + j], qs, inv_s, rs[b + kGluRows + j]);
+        }
+        if (act == GluAct::kReluSqr) {
+          relu_sqr_mul(g, u, mt_row + j0, n);
+        } else {
+          silu_mul(g, u, mt_row + j0, n);
+        }
+      }
     }
   });
 }
@@ -137,6 +200,10 @@ void relu_sqr_mul(const float* __restrict g, const float* __restrict u, float* _
     const float r = g[j] > 0.0f ? g[j] : 0.0f;
     out[j] = r * r * u[j];
   }
+}
+
+void silu_mul(const float* g, const float* u, float* out, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) out[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
 }
 
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {

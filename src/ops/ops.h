@@ -29,6 +29,22 @@ void quantize_act_row(const float* x, int64_t t, QuantActs& out);
 void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, float* y,
                     int64_t y_stride);
 
+// Gate and up projections fused for a GLU feed-forward: 32 gate rows, then the same 32 up rows,
+// and so on (n_ff padded to a multiple of 32 with zero rows), so that every 64-row tile of the
+// product holds both halves of 32 outputs and the activation is applied in the epilogue.
+inline constexpr int64_t kGluRows = 32;
+inline constexpr int64_t glu_rows(int64_t n_ff) { return (n_ff + kGluRows - 1) / kGluRows * kGluRows * 2; }
+inline constexpr int64_t glu_row(int64_t r, bool up) {
+  return r / kGluRows * 2 * kGluRows + (up ? kGluRows : 0) + r % kGluRows;
+}
+enum class GluAct { kReluSqr, kSilu };
+// m[t * m_stride + j] = act(gate_j) * up_j for j in [0, n_ff), with gate_j and up_j the
+// ternary_matmul outputs of rows glu_row(j, false / true) of w (w.rows == glu_rows(n_ff)):
+// kReluSqr is max(g, 0)^2 * u (relu_sqr_mul), kSilu is g / (1 + exp(-g)) * u. Bit-identical to
+// ternary_matmul followed by that activation.
+void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, GluAct act,
+                        int64_t n_ff, float* m, int64_t m_stride);
+
 // A weight matrix [rows, cols] applied to float activations (the output head): F16, F32, or
 // GGUF Q8_0 / Q6_K blocks as stored in the file (rows back to back; cols a multiple of the
 // block: 32 for Q8_0, 256 for Q6_K).
@@ -45,6 +61,8 @@ void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_
 
 // out[j] = max(g[j], 0)^2 * u[j] (BitNet b1.58's squared-ReLU gate); out must not overlap g, u.
 void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n);
+// out[j] = g[j] / (1 + exp(-g[j])) * u[j] (SiLU gate, llama.cpp's BitNet graph).
+void silu_mul(const float* g, const float* u, float* out, int64_t n);
 
 // RMSNorm over n values: out = x / sqrt(mean(x^2) + eps) * w. out may alias x.
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out);

@@ -319,3 +319,56 @@ TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
 }
 }  // namespace
 }  // namespace tern
+
+namespace tern {
+namespace {
+
+// The GLU matmul (gate and up rows interleaved, activation in the epilogue) must give exactly
+// what two plain ternary matmuls and the activation give, for prefill tiles, decode chunks and
+// batched decoding, with n_ff not a multiple of the 32-row blocks, on 1 and 2 threads.
+TEST(Ops, GluMatmulMatchesMatmulThenActivation) {
+  const int64_t k = 200;
+  for (int64_t n_ff : {100, 64, 7}) {
+    TernaryMatrix gate, up, fused;
+    gate.allocate(n_ff, k);
+    up.allocate(n_ff, k);
+    fused.allocate(ops::glu_rows(n_ff), k);
+    std::vector<int8_t> row(static_cast<size_t>(k));
+    for (int64_t r = 0; r < n_ff; ++r) {
+      for (int half = 0; half < 2; ++half) {
+        for (int64_t i = 0; i < k; ++i) row[static_cast<size_t>(i)] = static_cast<int8_t>((i * 5 + r * 3 + half * 7 + i * r) % 3 - 1);
+        const float scale = 0.01f * static_cast<float>(1 + (r + half) % 5);
+        (half ? up : gate).set_row(r, row.data(), scale);
+        fused.set_row(ops::glu_row(r, half == 1), row.data(), scale);
+      }
+    }
+    for (int threads : {1, 2}) {
+      ThreadPool pool(threads);
+      for (int64_t n_tok : {1, 3, 70}) {
+        std::vector<float> x(static_cast<size_t>(n_tok * k));
+        for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(static_cast<float>(i) * 0.37f) * 3.0f;
+        ops::QuantActs a;
+        ops::quantize_acts(pool, x.data(), n_tok, k, a);
+        std::vector<float> g(static_cast<size_t>(n_tok * n_ff)), u(g.size()), want(g.size());
+        ops::ternary_matmul(pool, gate, a, g.data(), n_ff);
+        ops::ternary_matmul(pool, up, a, u.data(), n_ff);
+        for (ops::GluAct act : {ops::GluAct::kReluSqr, ops::GluAct::kSilu}) {
+          if (act == ops::GluAct::kReluSqr) {
+            ops::relu_sqr_mul(g.data(), u.data(), want.data(), n_tok * n_ff);
+          } else {
+            ops::silu_mul(g.data(), u.data(), want.data(), n_tok * n_ff);
+          }
+          std::vector<float> got(want.size() + 5, -1.0f);  // 5 guard values past the end
+          ops::ternary_matmul_glu(pool, fused, a, act, n_ff, got.data(), n_ff);
+          for (size_t i = 0; i < want.size(); ++i) {
+            ASSERT_EQ(got[i], want[i]) << "n_ff=" << n_ff << " threads=" << threads << " n_tok=" << n_tok << " i=" << i;
+          }
+          for (size_t i = want.size(); i < got.size(); ++i) ASSERT_EQ(got[i], -1.0f) << "wrote past the output";
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tern
