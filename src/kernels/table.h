@@ -85,7 +85,29 @@ struct KernelTable {
   // (keys past a query's position are masked). Vector paths use a polynomial exp within a
   // few ulp of std::exp.
   void (*softmax)(float* x, int64_t n, int64_t n_total, float scale) = nullptr;
+
+  // Element-wise work of the forward pass; every path gives bit-identical results (the same
+  // float operations in the same order, only more lanes at a time).
+  // BitLinear's epilogue for one token: y[r] = float(acc[r] - qsum) * inv_scale * row_scale[r],
+  // r < n (the exact integer sums of tr16_gemm back to floats).
+  void (*bitlinear_out)(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale,
+                        const float* row_scale, float* y) = nullptr;
+  // RMSNorm: out[i] = x[i] * inv * w[i] with inv = rms_norm_inv(partials of x, ...) below: the
+  // mean of squares in double from 8 partial sums (partial j adds x[8 m + j]^2 in order of m).
+  // out may alias x.
+  void (*rms_norm)(const float* x, const float* w, int64_t n, float eps, float* out) = nullptr;
+  // out[j] = max(g[j], 0)^2 * u[j] (a NaN gate gives 0); out must not overlap g or u.
+  void (*relu_sqr_mul)(const float* g, const float* u, float* out, int64_t n) = nullptr;
 };
+
+// RMSNorm's 1 / rms from the 8 partial sums of squares of the first n / 8 * 8 values; the tail
+// past them joins partial 0. Shared by every path so that all agree to the bit.
+inline float rms_norm_inv(const double* part8, const float* x, int64_t n, float eps) {
+  double p0 = part8[0];
+  for (int64_t i = n / 8 * 8; i < n; ++i) p0 += static_cast<double>(x[i]) * x[i];
+  const double ss = ((p0 + part8[1]) + (part8[2] + part8[3])) + ((part8[4] + part8[5]) + (part8[6] + part8[7]));
+  return 1.0f / __builtin_sqrtf(static_cast<float>(ss / static_cast<double>(n)) + eps);
+}
 
 // F16 weights (the output head) use tern's "R4" layout, repacked at load. Rows come in
 // supergroups of 64 (zero rows pad the last one), columns are padded with zeros to
@@ -146,6 +168,9 @@ inline void pack_f16_r4(const uint16_t* src, int64_t nrows, int64_t k, uint16_t*
       k.attn_scores = attn_scores;                \
       k.attn_values = attn_values;                \
       k.softmax = softmax;                        \
+      k.bitlinear_out = bitlinear_out;            \
+      k.rms_norm = rms_norm;                      \
+      k.relu_sqr_mul = relu_sqr_mul;              \
       return k;                                   \
     }();                                          \
     return t;                                     \

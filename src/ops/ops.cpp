@@ -3,12 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#elif defined(__ARM_NEON)
-#include <arm_neon.h>
-#endif
-
 #include "core/error.h"
 #include "kernels/table.h"
 
@@ -89,11 +83,6 @@ void task_sums(const KernelTable& kt, const TernaryMatrix& w, const QuantActs& a
                a.q.data() + t0 * a.k_pad, a.k_pad, nt, acc, nr_pad);
 }
 
-// BitLinear's output for one (row, token) sum.
-inline float bitlinear_out(int32_t sum, int32_t qsum, float inv_s, float row_scale) {
-  return static_cast<float>(sum - qsum) * inv_s * row_scale;
-}
-
 }  // namespace
 
 void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, float* y,
@@ -114,7 +103,7 @@ void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a
       const int32_t qs = a.qsum[t0 + t];
       const int32_t* at = acc + t * nr_pad;
       float* yt = y + (t0 + t) * y_stride + r0;
-      for (int64_t r = 0; r < nr; ++r) yt[r] = bitlinear_out(at[r], qs, inv_s, rs[r]);
+      kt.bitlinear_out(at, nr, qs, inv_s, rs, yt);
     }
   });
 }
@@ -142,12 +131,10 @@ void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantAct
       for (int64_t b = 0; b < nr_pad; b += 2 * kGluRows) {
         const int64_t j0 = (r0 + b) / 2;  // first output of this gate/up block pair
         const int64_t n = std::min(kGluRows, n_ff - j0);
-        for (int64_t j = 0; j < kGluRows; ++j) {
-          g[j] = bitlinear_out(at[b + j], qs, inv_s, rs[b + j]);
-          u[j] = bitlinear_out(at[b + kGluRows + j], qs, inv_s, rs[b + kGluRows + j]);
-        }
+        kt.bitlinear_out(at + b, kGluRows, qs, inv_s, rs + b, g);
+        kt.bitlinear_out(at + b + kGluRows, kGluRows, qs, inv_s, rs + b + kGluRows, u);
         if (act == GluAct::kReluSqr) {
-          relu_sqr_mul(g, u, mt_row + j0, n);
+          kt.relu_sqr_mul(g, u, mt_row + j0, n);
         } else {
           silu_mul(g, u, mt_row + j0, n);
         }
@@ -178,28 +165,8 @@ void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_
   });
 }
 
-void relu_sqr_mul(const float* __restrict g, const float* __restrict u, float* __restrict out, int64_t n) {
-  int64_t j = 0;
-  // GCC keeps the select below as a branch (trapping math), so spell out the vector form.
-  // max(g, 0) picks 0 for NaN exactly as the scalar select does.
-#if defined(__SSE2__)
-  const __m128 zero = _mm_setzero_ps();
-  for (; j + 4 <= n; j += 4) {
-    const __m128 r = _mm_max_ps(_mm_loadu_ps(g + j), zero);
-    _mm_storeu_ps(out + j, _mm_mul_ps(_mm_mul_ps(r, r), _mm_loadu_ps(u + j)));
-  }
-#elif defined(__ARM_NEON)
-  const float32x4_t zero = vdupq_n_f32(0.0f);
-  for (; j + 4 <= n; j += 4) {
-    const float32x4_t gv = vld1q_f32(g + j);
-    const float32x4_t r = vbslq_f32(vcgtq_f32(gv, zero), gv, zero);
-    vst1q_f32(out + j, vmulq_f32(vmulq_f32(r, r), vld1q_f32(u + j)));
-  }
-#endif
-  for (; j < n; ++j) {
-    const float r = g[j] > 0.0f ? g[j] : 0.0f;
-    out[j] = r * r * u[j];
-  }
+void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n) {
+  kernels().relu_sqr_mul(g, u, out, n);
 }
 
 void silu_mul(const float* g, const float* u, float* out, int64_t n) {
@@ -207,17 +174,7 @@ void silu_mul(const float* g, const float* u, float* out, int64_t n) {
 }
 
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
-  // Double accumulators: the mean of squares over 6912 values must not drift. Eight
-  // independent partial sums keep the adds from waiting on each other.
-  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t i0 = 0;
-  for (; i0 + 8 <= n; i0 += 8) {
-    for (int j = 0; j < 8; ++j) part[j] += static_cast<double>(x[i0 + j]) * x[i0 + j];
-  }
-  for (; i0 < n; ++i0) part[0] += static_cast<double>(x[i0]) * x[i0];
-  const double ss = ((part[0] + part[1]) + (part[2] + part[3])) + ((part[4] + part[5]) + (part[6] + part[7]));
-  const float inv = 1.0f / std::sqrt(static_cast<float>(ss / static_cast<double>(n)) + eps);
-  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * inv * w[i];
+  kernels().rms_norm(x, w, n, eps, out);
 }
 
 void rope_angles(int64_t pos, int64_t rot_dim, float theta, float* cs) {

@@ -60,11 +60,13 @@ void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_
                   int64_t y_stride);
 
 // out[j] = max(g[j], 0)^2 * u[j] (BitNet b1.58's squared-ReLU gate); out must not overlap g, u.
+// (The kernel table's relu_sqr_mul, on the chosen ISA.)
 void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n);
 // out[j] = g[j] / (1 + exp(-g[j])) * u[j] (SiLU gate, llama.cpp's BitNet graph).
 void silu_mul(const float* g, const float* u, float* out, int64_t n);
 
-// RMSNorm over n values: out = x / sqrt(mean(x^2) + eps) * w. out may alias x.
+// RMSNorm over n values: out = x / sqrt(mean(x^2) + eps) * w. out may alias x. (The kernel
+// table's rms_norm: the same bits on every ISA.)
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out);
 
 // Rotary embedding, NeoX / rotate-half pairing (i, i + rot_dim/2), on n_heads heads of

@@ -58,7 +58,7 @@ TEST(Kernels, ReferenceIsAlwaysAvailableAndTheDefaultIsTheBestRunnable) {
   const KernelTable& k = kernels();
   EXPECT_EQ(kernel_table_for(k.isa), &k);
   EXPECT_TRUE(k.quantize_act && k.tr16_gemm && k.f16_gemm && k.f32_gemm && k.q8_0_gemm && k.q6_k_gemm &&
-              k.attn_scores && k.attn_values && k.softmax);
+              k.attn_scores && k.attn_values && k.softmax && k.bitlinear_out && k.rms_norm && k.relu_sqr_mul);
   if (!std::getenv("TERN_ISA")) EXPECT_EQ(&k, runnable_tables().back()) << k.isa;
 }
 
@@ -428,6 +428,55 @@ TEST(Kernels, SoftmaxMatchesReference) {
       }
     }
   }
+}
+
+// The element-wise kernels give the same bits on every path: same operations, same order.
+TEST(Kernels, ElementwiseKernelsMatchReferenceExactly) {
+  std::mt19937 rng(8);
+  std::normal_distribution<float> nd(0.0f, 2.0f);
+  std::uniform_int_distribution<int32_t> sums(-300000, 300000);
+  const KernelTable& ref = *kernel_table_for("ref");
+  for (int64_t n : {1, 5, 8, 15, 16, 17, 31, 32, 33, 100, 2560, 6913}) {
+    std::vector<int32_t> acc(static_cast<size_t>(n) + 1);
+    std::vector<float> x(static_cast<size_t>(n) + 1), w(x.size()), u(x.size());
+    for (auto& v : acc) v = sums(rng);
+    for (auto& v : x) v = nd(rng);
+    for (auto& v : w) v = nd(rng);
+    for (auto& v : u) v = nd(rng);
+    if (n > 3) x[3] = std::nanf("");  // a NaN gate acts as 0 (relu_sqr_mul)
+    std::vector<float> xs(x);  // rms_norm input without the NaN
+    if (n > 3) xs[3] = 1.5f;
+    for (const KernelTable* kt : runnable_tables()) {
+      // +1 offsets: misaligned on purpose; guards after n must stay untouched
+      std::vector<float> want(static_cast<size_t>(n) + 3, -9.0f), got(want);
+      ref.bitlinear_out(acc.data() + 1, n, 1234, 0.0123f, w.data() + 1, want.data() + 1);
+      kt->bitlinear_out(acc.data() + 1, n, 1234, 0.0123f, w.data() + 1, got.data() + 1);
+      ASSERT_EQ(want, got) << kt->isa << " bitlinear_out n=" << n;
+      ref.rms_norm(xs.data() + 1, w.data() + 1, n, 1e-5f, want.data() + 1);
+      kt->rms_norm(xs.data() + 1, w.data() + 1, n, 1e-5f, got.data() + 1);
+      ASSERT_EQ(want, got) << kt->isa << " rms_norm n=" << n;
+      std::vector<float> inplace(xs);  // out aliasing x
+      kt->rms_norm(inplace.data() + 1, w.data() + 1, n, 1e-5f, inplace.data() + 1);
+      for (int64_t i = 0; i < n; ++i) ASSERT_EQ(inplace[static_cast<size_t>(i + 1)], want[static_cast<size_t>(i + 1)]) << kt->isa;
+      ref.relu_sqr_mul(x.data() + 1, u.data() + 1, want.data() + 1, n);
+      kt->relu_sqr_mul(x.data() + 1, u.data() + 1, got.data() + 1, n);
+      ASSERT_EQ(want, got) << kt->isa << " relu_sqr_mul n=" << n;
+    }
+  }
+  // The reference itself: the definitions in table.h.
+  const std::vector<float> g = {-1.0f, 0.0f, 2.0f, std::nanf("")}, uu = {3.0f, 3.0f, 3.0f, 3.0f};
+  std::vector<float> out(4);
+  ref.relu_sqr_mul(g.data(), uu.data(), out.data(), 4);
+  EXPECT_EQ(out, (std::vector<float>{0.0f, 0.0f, 12.0f, 0.0f}));
+  const std::vector<int32_t> a = {10, -6};
+  const std::vector<float> rs = {0.5f, 2.0f};
+  ref.bitlinear_out(a.data(), 2, 2, 0.25f, rs.data(), out.data());
+  EXPECT_EQ(out[0], 1.0f);   // (10 - 2) * 0.25 * 0.5
+  EXPECT_EQ(out[1], -4.0f);  // (-6 - 2) * 0.25 * 2
+  const std::vector<float> xv = {3.0f, 4.0f}, ones = {1.0f, 1.0f};
+  ref.rms_norm(xv.data(), ones.data(), 2, 0.0f, out.data());  // rms = sqrt(12.5)
+  EXPECT_NEAR(out[0], 3.0f / std::sqrt(12.5f), 1e-6f);
+  EXPECT_NEAR(out[1], 4.0f / std::sqrt(12.5f), 1e-6f);
 }
 
 TEST(Kernels, ForcingAnIsaWorksAndUnknownIsRejected) {

@@ -158,6 +158,27 @@ void softmax(float* x, int64_t n, int64_t n_total, float scale) {
   for (int64_t j = n; j < n_total; ++j) x[j] = 0.0f;
 }
 
+void bitlinear_out(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale, const float* row_scale,
+                   float* y) {
+  for (int64_t r = 0; r < n; ++r) y[r] = static_cast<float>(acc[r] - qsum) * inv_scale * row_scale[r];
+}
+
+void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
+  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (int64_t i0 = 0; i0 + 8 <= n; i0 += 8) {
+    for (int j = 0; j < 8; ++j) part[j] += static_cast<double>(x[i0 + j]) * x[i0 + j];
+  }
+  const float inv = rms_norm_inv(part, x, n, eps);
+  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * inv * w[i];
+}
+
+void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) {
+    const float r = g[j] > 0.0f ? g[j] : 0.0f;
+    out[j] = r * r * u[j];
+  }
+}
+
 }  // namespace
 
 TERN_DEFINE_KERNEL_TABLE("ref")

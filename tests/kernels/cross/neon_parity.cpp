@@ -148,6 +148,31 @@ void test_softmax(const KernelTable& ref, const KernelTable& kt) {
   }
 }
 
+void test_elementwise(const KernelTable& ref, const KernelTable& kt) {
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 2.0f);
+  std::uniform_int_distribution<int32_t> sums(-300000, 300000);
+  for (int64_t n : {1, 5, 8, 17, 33, 2560, 6913}) {
+    std::vector<int32_t> acc(static_cast<size_t>(n) + 1);
+    std::vector<float> x(static_cast<size_t>(n) + 1), w(x.size()), u(x.size());
+    for (auto& v : acc) v = sums(rng);
+    for (auto& v : x) v = nd(rng);
+    for (auto& v : w) v = nd(rng);
+    for (auto& v : u) v = nd(rng);
+    std::vector<float> a(static_cast<size_t>(n) + 2, -9.0f), b(a);
+    ref.bitlinear_out(acc.data() + 1, n, 77, 0.0123f, w.data() + 1, a.data() + 1);
+    kt.bitlinear_out(acc.data() + 1, n, 77, 0.0123f, w.data() + 1, b.data() + 1);
+    for (size_t i = 0; i < a.size(); ++i) check(a[i] == b[i], "bitlinear_out", n, static_cast<long long>(i), 0);
+    ref.rms_norm(x.data() + 1, w.data() + 1, n, 1e-5f, a.data() + 1);
+    kt.rms_norm(x.data() + 1, w.data() + 1, n, 1e-5f, b.data() + 1);
+    for (size_t i = 0; i < a.size(); ++i) check(a[i] == b[i], "rms_norm", n, static_cast<long long>(i), 0);
+    if (n > 3) x[3] = std::nanf("");
+    ref.relu_sqr_mul(x.data() + 1, u.data() + 1, a.data() + 1, n);
+    kt.relu_sqr_mul(x.data() + 1, u.data() + 1, b.data() + 1, n);
+    for (size_t i = 0; i < a.size(); ++i) check(a[i] == b[i], "relu_sqr_mul", n, static_cast<long long>(i), 0);
+  }
+}
+
 // Q8_0 / Q6_K rows with random bytes and finite fp16 scales (kernels/table.h layouts).
 std::vector<uint8_t> random_quant_rows(bool q8, int64_t nrows, int64_t k, std::mt19937& rng) {
   const int64_t elems = q8 ? tern::kQ8_0Elems : tern::kQ6_KElems, bytes = q8 ? tern::kQ8_0Bytes : tern::kQ6_KBytes;
@@ -208,6 +233,7 @@ int main() {
   test_tr16(ref, kt);
   test_float(ref, kt);
   test_softmax(ref, kt);
+  test_elementwise(ref, kt);
   test_quant(ref, kt);
   if (g_failures) {
     std::printf("neon parity: %d mismatches against the reference\n", g_failures);

@@ -371,6 +371,55 @@ void softmax(float* x, int64_t n, int64_t n_total, float scale) {
   for (j = n; j < n_total; ++j) x[j] = 0.0f;
 }
 
+void bitlinear_out(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale, const float* row_scale,
+                   float* y) {
+  const int32x4_t qs = vdupq_n_s32(qsum);
+  int64_t r = 0;
+  for (; r + 4 <= n; r += 4) {
+    const float32x4_t v = vcvtq_f32_s32(vsubq_s32(vld1q_s32(acc + r), qs));
+    vst1q_f32(y + r, vmulq_f32(vmulq_n_f32(v, inv_scale), vld1q_f32(row_scale + r)));
+  }
+  for (; r < n; ++r) y[r] = static_cast<float>(acc[r] - qsum) * inv_scale * row_scale[r];
+}
+
+void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
+  // Partial sums (0,1) (2,3) (4,5) (6,7) in four registers; products of two floats are exact in
+  // double, so the fused multiply-add rounds exactly as the reference's multiply then add.
+  float64x2_t p01 = vdupq_n_f64(0.0), p23 = p01, p45 = p01, p67 = p01;
+  for (int64_t i = 0; i + 8 <= n; i += 8) {
+    const float32x4_t a = vld1q_f32(x + i), b = vld1q_f32(x + i + 4);
+    const float64x2_t a0 = vcvt_f64_f32(vget_low_f32(a)), a1 = vcvt_high_f64_f32(a);
+    const float64x2_t b0 = vcvt_f64_f32(vget_low_f32(b)), b1 = vcvt_high_f64_f32(b);
+    p01 = vfmaq_f64(p01, a0, a0);
+    p23 = vfmaq_f64(p23, a1, a1);
+    p45 = vfmaq_f64(p45, b0, b0);
+    p67 = vfmaq_f64(p67, b1, b1);
+  }
+  double part[8];
+  vst1q_f64(part, p01);
+  vst1q_f64(part + 2, p23);
+  vst1q_f64(part + 4, p45);
+  vst1q_f64(part + 6, p67);
+  const float inv = rms_norm_inv(part, x, n, eps);
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(out + i, vmulq_f32(vmulq_n_f32(vld1q_f32(x + i), inv), vld1q_f32(w + i)));
+  for (; i < n; ++i) out[i] = x[i] * inv * w[i];
+}
+
+void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n) {
+  const float32x4_t zero = vdupq_n_f32(0.0f);
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const float32x4_t gv = vld1q_f32(g + j);
+    const float32x4_t r = vbslq_f32(vcgtq_f32(gv, zero), gv, zero);  // NaN > 0 is false: 0
+    vst1q_f32(out + j, vmulq_f32(vmulq_f32(r, r), vld1q_f32(u + j)));
+  }
+  for (; j < n; ++j) {
+    const float r = g[j] > 0.0f ? g[j] : 0.0f;
+    out[j] = r * r * u[j];
+  }
+}
+
 }  // namespace
 
 TERN_DEFINE_KERNEL_TABLE("neon")

@@ -411,6 +411,54 @@ void softmax(float* x, int64_t n, int64_t n_total, float scale) {
   for (j = n; j < n_total; ++j) x[j] = 0.0f;
 }
 
+void bitlinear_out(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale, const float* row_scale,
+                   float* y) {
+  const __m256i qs = _mm256_set1_epi32(qsum);
+  const __m256 is = _mm256_set1_ps(inv_scale);
+  int64_t r = 0;
+  for (; r + 8 <= n; r += 8) {
+    const __m256i a = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(acc + r));
+    const __m256 v = _mm256_cvtepi32_ps(_mm256_sub_epi32(a, qs));
+    _mm256_storeu_ps(y + r, _mm256_mul_ps(_mm256_mul_ps(v, is), _mm256_loadu_ps(row_scale + r)));
+  }
+  for (; r < n; ++r) y[r] = static_cast<float>(acc[r] - qsum) * inv_scale * row_scale[r];
+}
+
+void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
+  // Partial sums 0-3 in lo, 4-7 in hi. Products of two floats are exact in double, so the
+  // fused multiply-add rounds exactly as the reference's multiply then add.
+  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+  for (int64_t i = 0; i + 8 <= n; i += 8) {
+    const __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(x + i)), b = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4));
+    lo = _mm256_fmadd_pd(a, a, lo);
+    hi = _mm256_fmadd_pd(b, b, hi);
+  }
+  alignas(32) double part[8];
+  _mm256_store_pd(part, lo);
+  _mm256_store_pd(part + 4, hi);
+  const float inv_s = rms_norm_inv(part, x, n, eps);
+  const __m256 inv = _mm256_set1_ps(inv_s);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), inv), _mm256_loadu_ps(w + i)));
+  }
+  for (; i < n; ++i) out[i] = x[i] * inv_s * w[i];
+}
+
+void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n) {
+  const __m256 zero = _mm256_setzero_ps();
+  int64_t j = 0;
+  // max(g, 0) returns the second operand (0) when g is NaN, as the reference's select does.
+  for (; j + 8 <= n; j += 8) {
+    const __m256 r = _mm256_max_ps(_mm256_loadu_ps(g + j), zero);
+    _mm256_storeu_ps(out + j, _mm256_mul_ps(_mm256_mul_ps(r, r), _mm256_loadu_ps(u + j)));
+  }
+  for (; j < n; ++j) {
+    const float r = g[j] > 0.0f ? g[j] : 0.0f;
+    out[j] = r * r * u[j];
+  }
+}
+
 }  // namespace
 
 TERN_DEFINE_KERNEL_TABLE("avx2")

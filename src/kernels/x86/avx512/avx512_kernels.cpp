@@ -437,6 +437,58 @@ void softmax(float* x, int64_t n, int64_t n_total, float scale) {
   for (j = n; j < n_total; ++j) x[j] = 0.0f;
 }
 
+void bitlinear_out(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale, const float* row_scale,
+                   float* y) {
+  const __m512i qs = _mm512_set1_epi32(qsum);
+  const __m512 is = _mm512_set1_ps(inv_scale);
+  int64_t r = 0;
+  for (; r + 16 <= n; r += 16) {
+    const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_loadu_si512(acc + r), qs));
+    _mm512_storeu_ps(y + r, _mm512_mul_ps(_mm512_mul_ps(v, is), _mm512_loadu_ps(row_scale + r)));
+  }
+  if (r < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - r)) - 1);
+    const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_maskz_loadu_epi32(m, acc + r), qs));
+    _mm512_mask_storeu_ps(y + r, m, _mm512_mul_ps(_mm512_mul_ps(v, is), _mm512_maskz_loadu_ps(m, row_scale + r)));
+  }
+}
+
+void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
+  // Lane j of the accumulator is partial sum j. Products of two floats are exact in double,
+  // so the fused multiply-add rounds exactly as the reference's multiply then add.
+  __m512d acc = _mm512_setzero_pd();
+  for (int64_t i = 0; i + 8 <= n; i += 8) {
+    const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+    acc = _mm512_fmadd_pd(v, v, acc);
+  }
+  alignas(64) double part[8];
+  _mm512_store_pd(part, acc);
+  const __m512 inv = _mm512_set1_ps(rms_norm_inv(part, x, n, eps));
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), inv), _mm512_loadu_ps(w + i)));
+  }
+  if (i < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv), _mm512_maskz_loadu_ps(m, w + i)));
+  }
+}
+
+void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n) {
+  const __m512 zero = _mm512_setzero_ps();
+  int64_t j = 0;
+  // max(g, 0) returns the second operand (0) when g is NaN, as the reference's select does.
+  for (; j + 16 <= n; j += 16) {
+    const __m512 r = _mm512_max_ps(_mm512_loadu_ps(g + j), zero);
+    _mm512_storeu_ps(out + j, _mm512_mul_ps(_mm512_mul_ps(r, r), _mm512_loadu_ps(u + j)));
+  }
+  if (j < n) {
+    const __mmask16 m = static_cast<__mmask16>((1u << (n - j)) - 1);
+    const __m512 r = _mm512_max_ps(_mm512_maskz_loadu_ps(m, g + j), zero);
+    _mm512_mask_storeu_ps(out + j, m, _mm512_mul_ps(_mm512_mul_ps(r, r), _mm512_maskz_loadu_ps(m, u + j)));
+  }
+}
+
 }  // namespace
 
 TERN_DEFINE_KERNEL_TABLE("avx512")
