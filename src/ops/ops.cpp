@@ -121,23 +121,27 @@ void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantAct
     const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
     alignas(64) int32_t acc[kAccInts];
     task_sums(kt, w, a, r0, nr_pad, t0, nt, acc);
+    // Locals, not the closure's references: the loop below calls through function pointers,
+    // after which the compiler would reload every captured value.
     const float* rs = w.row_scale.data() + r0;
+    const float* scale = a.scale.data() + t0;
+    const int32_t* qsum = a.qsum.data() + t0;
+    const auto out_fn = kt.bitlinear_out;
+    const auto relu_fn = act == GluAct::kReluSqr ? kt.relu_sqr_mul : silu_mul;
+    const int64_t j_end = n_ff, stride = m_stride;
+    float* m0 = m + t0 * m_stride;
     alignas(64) float g[kGluRows], u[kGluRows];
     for (int64_t t = 0; t < nt; ++t) {
-      const float inv_s = 1.0f / a.scale[t0 + t];
-      const int32_t qs = a.qsum[t0 + t];
+      const float inv_s = 1.0f / scale[t];
+      const int32_t qs = qsum[t];
       const int32_t* at = acc + t * nr_pad;
-      float* mt_row = m + (t0 + t) * m_stride;
+      float* mt_row = m0 + t * stride;
       for (int64_t b = 0; b < nr_pad; b += 2 * kGluRows) {
         const int64_t j0 = (r0 + b) / 2;  // first output of this gate/up block pair
-        const int64_t n = std::min(kGluRows, n_ff - j0);
-        kt.bitlinear_out(at + b, kGluRows, qs, inv_s, rs + b, g);
-        kt.bitlinear_out(at + b + kGluRows, kGluRows, qs, inv_s, rs + b + kGluRows, u);
-        if (act == GluAct::kReluSqr) {
-          kt.relu_sqr_mul(g, u, mt_row + j0, n);
-        } else {
-          silu_mul(g, u, mt_row + j0, n);
-        }
+        const int64_t n = std::min(kGluRows, j_end - j0);
+        out_fn(at + b, kGluRows, qs, inv_s, rs + b, g);
+        out_fn(at + b + kGluRows, kGluRows, qs, inv_s, rs + b + kGluRows, u);
+        relu_fn(g, u, mt_row + j0, n);
       }
     }
   });
