@@ -120,6 +120,11 @@ class File {
   // Drops a tensor's pages from this process's resident set once it has been copied or
   // repacked (MappedFile::release); its data stays readable. No-op for in-memory files.
   void release(const TensorInfo& t) const { map_.release(t.data, t.nbytes); }
+  // The same for bytes [offset, offset + n) of a tensor (whole pages inside the range), so a
+  // large tensor can be let go of piece by piece while it is copied.
+  void release(const TensorInfo& t, size_t offset, size_t n) const {
+    if (offset <= t.nbytes && n <= t.nbytes - offset) map_.release(t.data + offset, n);
+  }
 
  private:
   File() = default;

@@ -87,11 +87,12 @@ class Model {
   // Throws tern::Error when a position does not fit the cache.
   void forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardScratch& scratch,
                std::vector<float>& logits, const DumpFn* dump = nullptr) const;
+  // The input embedding of `token` (n_embd floats), exactly as stored (0 <= token < n_vocab).
+  void embed(int32_t token, float* out) const;
 
  private:
   friend class ModelLoader;
   Model() = default;
-  void embed(int32_t token, float* out) const;
 
   ModelConfig cfg_;
   std::unique_ptr<gguf::File> file_;
@@ -102,6 +103,9 @@ class Model {
   AlignedBuffer<float> head_owned_;   // when the head had to be dequantized
   AlignedBuffer<uint16_t> head_owned_f16_;
   AlignedBuffer<uint8_t> head_owned_q_;  // q8_0 / q6_k head, copied into huge-page memory
+  // Tied embedding (no separate output tensor) whose head tern copied: embed() reads rows from
+  // that copy, so the file's pages stay released.
+  bool embd_from_head_ = false;
   std::string proj_type_;
 };
 

@@ -277,21 +277,27 @@ void ModelLoader::load_head() {
   }
   m_.head_.rows = c.n_vocab;
   m_.head_.cols = c.n_embd;
+  const bool tied = t == m_.tok_embd_;
   if (t->type == GgmlType::F16) {
     // Repacked into the kernels' R4 layout (kernels/table.h) in huge-page memory
     // (core/aligned.h): decode streams the whole head every token, as one sequential stream
     // per thread, and from 4 KiB file pages that stream is ~20% slower. The file's pages are
-    // then dropped from the resident set, so memory use does not grow.
+    // then dropped from the resident set, piece by piece as they are copied, so memory use
+    // does not grow, not even for a moment (the file's copy and ours would be 2 x 0.66 GB
+    // for 2B-4T).
     const int64_t chunk = 1024;  // rows per task, a multiple of 4
     m_.head_owned_f16_.resize(static_cast<size_t>(f16_r4_size(c.n_vocab, c.n_embd)));
     pool_.parallel_for((c.n_vocab + chunk - 1) / chunk, [&](int64_t task, int) {
       const int64_t r0 = task * chunk, n = std::min(chunk, c.n_vocab - r0);
+      const size_t off = static_cast<size_t>(r0 * c.n_embd * 2), bytes = static_cast<size_t>(n * c.n_embd * 2);
       std::vector<uint16_t> rows(static_cast<size_t>(n * c.n_embd));
-      std::memcpy(rows.data(), t->data + r0 * c.n_embd * 2, rows.size() * 2);  // file data may be unaligned
+      std::memcpy(rows.data(), t->data + off, bytes);  // file data may be unaligned
       pack_f16_r4(rows.data(), n, c.n_embd, m_.head_owned_f16_.data() + f16_r4_index(r0, 0, c.n_embd));
+      f.release(*t, off, bytes);
     });
     m_.head_.f16 = m_.head_owned_f16_.data();
     f.release(*t);
+    m_.embd_from_head_ = tied;
   } else if (t->type == GgmlType::F32 && reinterpret_cast<uintptr_t>(t->data) % 4 == 0) {
     m_.head_.f32 = reinterpret_cast<const float*>(t->data);
   } else if (t->type == GgmlType::Q8_0 || t->type == GgmlType::Q6_K) {
@@ -303,9 +309,11 @@ void ModelLoader::load_head() {
     pool_.parallel_for((static_cast<int64_t>(t->nbytes) + chunk - 1) / chunk, [&](int64_t task, int) {
       const int64_t o = task * chunk, n = std::min<int64_t>(chunk, static_cast<int64_t>(t->nbytes) - o);
       std::memcpy(m_.head_owned_q_.data() + o, t->data + o, static_cast<size_t>(n));
+      f.release(*t, static_cast<size_t>(o), static_cast<size_t>(n));
     });
     f.release(*t);
     (t->type == GgmlType::Q8_0 ? m_.head_.q8_0 : m_.head_.q6_k) = m_.head_owned_q_.data();
+    m_.embd_from_head_ = tied;
   } else {
     // Other quantized heads (q4_0, q4_k) and bf16 are widened once to f32 (exact; f16 could
     // not hold every such value).
@@ -317,6 +325,7 @@ void ModelLoader::load_head() {
                                m_.head_owned_.data() + r0 * c.n_embd);
     });
     m_.head_.f32 = m_.head_owned_.data();
+    m_.embd_from_head_ = tied;
   }
 }
 
@@ -396,6 +405,23 @@ std::string Model::describe_types() const {
 
 void Model::embed(int32_t token, float* out) const {
   const gguf::TensorInfo& t = *tok_embd_;
+  const int64_t d = cfg_.n_embd;
+  if (embd_from_head_) {
+    // Rows from the head's own copy: reading them from the file mapping would fault the file's
+    // pages back in (with fault-around, ~64 KB per row: +65 MB for a 512-token prompt of the
+    // 2B-4T vocabulary, growing towards the whole 0.66 GB table over a long session).
+    if (head_.f16) {
+      for (int64_t i = 0; i < d; i += 16) {  // R4 keeps each row's 16-column chunks together
+        const uint16_t* c = head_.f16 + f16_r4_index(token, i, d);
+        for (int64_t j = 0; j < 16 && i + j < d; ++j) out[i + j] = fp16_to_f32(c[j]);
+      }
+    } else if (head_.f32) {
+      std::memcpy(out, head_.f32 + static_cast<int64_t>(token) * d, static_cast<size_t>(d) * sizeof(float));
+    } else {
+      formats::dequantize_rows(t.type, head_owned_q_.data(), cfg_.n_vocab, d, token, 1, out);
+    }
+    return;
+  }
   if (t.type == GgmlType::F16) {
     const auto* src = reinterpret_cast<const uint8_t*>(t.data) + static_cast<size_t>(token) * cfg_.n_embd * 2;
     for (int64_t i = 0; i < cfg_.n_embd; ++i) {

@@ -11,6 +11,7 @@
 #include <map>
 
 #include "engine/dummy.h"
+#include "formats/formats.h"
 #include "engine/session.h"
 #include "gguf/gguf.h"
 #include "model/model.h"
@@ -132,6 +133,26 @@ TEST(ModelVariants, EveryEmbeddingTypeLoadsAndAgreesWithF32) {
     fs::remove(p);
   }
   fs::remove(ref_path);
+}
+
+// With a tied embedding the input rows come from tern's copy of the head (F16 in R4, Q8_0 / Q6_K
+// bytes, or the widened F32), not from the file: they must equal the file's rows exactly.
+TEST(ModelVariants, TiedEmbeddingRowsFromTheHeadCopyEqualTheFile) {
+  for (GgmlType type : {GgmlType::F16, GgmlType::Q8_0, GgmlType::Q6_K, GgmlType::Q4_0, GgmlType::F32}) {
+    const std::string p = make_dummy(std::string("tied_") + std::string(ggml_type_name(type)) + ".gguf", GgmlType::I2_S, type);
+    auto m = Model::load(p, LoadOptions{});
+    auto f = gguf::File::open(p);
+    ASSERT_EQ(f->find_tensor("output.weight"), nullptr) << "the dummy model should tie its embedding";
+    const gguf::TensorInfo& t = f->tensor("token_embd.weight");
+    const int64_t d = m->config().n_embd, v = m->config().n_vocab;
+    std::vector<float> want(static_cast<size_t>(d)), got(want.size());
+    for (int64_t tok : {int64_t(0), int64_t(1), v / 2 + 3, v - 1}) {
+      formats::dequantize_rows(t.type, t.data, v, d, tok, 1, want.data());
+      m->embed(static_cast<int32_t>(tok), got.data());
+      ASSERT_EQ(got, want) << ggml_type_name(type) << " token " << tok;
+    }
+    fs::remove(p);
+  }
 }
 
 TEST(ModelVariants, FloatProjectionsAreTernarizedExactly) {
