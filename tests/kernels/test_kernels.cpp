@@ -59,7 +59,9 @@ TEST(Kernels, ReferenceIsAlwaysAvailableAndTheDefaultIsTheBestRunnable) {
   EXPECT_EQ(kernel_table_for(k.isa), &k);
   EXPECT_TRUE(k.quantize_act && k.tr16_gemm && k.f16_gemm && k.f32_gemm && k.q8_0_gemm && k.q6_k_gemm &&
               k.attn_scores && k.attn_values && k.softmax && k.bitlinear_out && k.rms_norm && k.relu_sqr_mul);
-  if (!std::getenv("TERN_ISA")) EXPECT_EQ(&k, runnable_tables().back()) << k.isa;
+  if (!std::getenv("TERN_ISA")) {
+    EXPECT_EQ(&k, runnable_tables().back()) << k.isa;
+  }
 }
 
 TEST(Kernels, QuantizeActMatchesReferenceExactly) {
@@ -420,7 +422,9 @@ TEST(Kernels, SoftmaxMatchesReference) {
         for (int64_t j = 0; j < n_total; ++j) {
           const float w = want[static_cast<size_t>(j + 1)], g = got[static_cast<size_t>(j + 1)];
           ASSERT_NEAR(g, w, 2e-6f * w + 1e-30f) << kt->isa << " n=" << n << " spread=" << spread << " j=" << j;
-          if (j >= n) ASSERT_EQ(g, 0.0f) << kt->isa << " masked key " << j;
+          if (j >= n) {
+            ASSERT_EQ(g, 0.0f) << kt->isa << " masked key " << j;
+          }
           sum += g;
         }
         EXPECT_NEAR(sum, 1.0, 1e-5) << kt->isa;

@@ -144,7 +144,9 @@ TEST_P(ConvertArch, TqFormatsHoldTheSameTrits) {
         }
         const float d = fp16_to_f32(f32_to_fp16(sa[0]));
         for (size_t k = 0; k < sb.size(); ++k) {
-          if (sb[k] != 0.0f) EXPECT_EQ(sb[k], d) << ti.name;
+          if (sb[k] != 0.0f) {
+            EXPECT_EQ(sb[k], d) << ti.name;
+          }
         }
       }
       ++checked;

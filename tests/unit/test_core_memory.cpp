@@ -18,7 +18,9 @@ TEST(AlignedBuffer, LargeBuffersAreZeroedAlignedAndWritable) {
     AlignedBuffer<uint32_t> b(n);
     ASSERT_EQ(b.size(), n);
     EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % kAlign, 0u);
-    if (n * 4 >= kLargeAllocBytes) EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % kLargeAllocBytes, 0u);
+    if (n * 4 >= kLargeAllocBytes) {
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data()) % kLargeAllocBytes, 0u);
+    }
     for (size_t i = 0; i < n; i += 997) ASSERT_EQ(b[i], 0u) << "n=" << n << " i=" << i;
     ASSERT_EQ(b[n - 1], 0u);
     for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint32_t>(i * 2654435761u);
