@@ -50,27 +50,33 @@ void gemv_group(const uint8_t* codes, int64_t k_pad, const int8_t* q, int32_t* o
 }
 
 // NT tokens against one half group (8 rows); `codes` points at the half's first 32 bytes.
+// Sums stay int16 over the 8 blocks of a 128-column chunk (at most 8 x 2048 = 16384, see
+// above) and widen to int32 once per chunk: one madd per 8 blocks instead of one per block,
+// so maddubs has the multiply ports nearly to itself.
 template <int NT>
 void gemm_half(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride,
                int32_t* out, int64_t out_stride) {
   const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
   __m256i acc[NT];
   for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_si256();
-  const int64_t n_blocks = k_pad / kTrBlockCols;
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + b * 64));
-    const __m256i c0 = _mm256_and_si256(v, m3);
-    const __m256i c1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
-    const __m256i c2 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3);
-    const __m256i c3 = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
-    for (int t = 0; t < NT; ++t) {
-      const int8_t* a = q + t * q_stride + b * kTrBlockCols;
-      __m256i s = _mm256_maddubs_epi16(c0, bcast4(a));
-      s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c1, bcast4(a + 4)));
-      s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c2, bcast4(a + 8)));
-      s = _mm256_add_epi16(s, _mm256_maddubs_epi16(c3, bcast4(a + 12)));
-      acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(s, ones));
+  for (int64_t c0 = 0; c0 < k_pad; c0 += kTrKAlign) {
+    __m256i s16[NT];
+    for (int t = 0; t < NT; ++t) s16[t] = _mm256_setzero_si256();
+    for (int64_t b = c0 / kTrBlockCols; b < (c0 + kTrKAlign) / kTrBlockCols; ++b) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + b * 64));
+      const __m256i c_0 = _mm256_and_si256(v, m3);
+      const __m256i c_1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
+      const __m256i c_2 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3);
+      const __m256i c_3 = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
+      for (int t = 0; t < NT; ++t) {
+        const int8_t* a = q + t * q_stride + b * kTrBlockCols;
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(c_0, bcast4(a)));
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(c_1, bcast4(a + 4)));
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(c_2, bcast4(a + 8)));
+        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(c_3, bcast4(a + 12)));
+      }
     }
+    for (int t = 0; t < NT; ++t) acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(s16[t], ones));
   }
   for (int t = 0; t < NT; ++t) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + t * out_stride), acc[t]);
 }
