@@ -4,7 +4,6 @@
 // The ternary GEMM lives in avx512_ternary.cpp.
 #include <immintrin.h>
 
-
 #include <cmath>
 #include <cstring>
 
