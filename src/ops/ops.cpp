@@ -76,6 +76,11 @@ MatmulTasks matmul_tasks(const TernaryMatrix& w, const QuantActs& a, int n_threa
   return mt;
 }
 
+// out[j] = g[j] / (1 + exp(-g[j])) * u[j]: the SiLU gate (scalar; only llama.cpp-style files use it).
+void silu_mul(const float* g, const float* u, float* out, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) out[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
+}
+
 // The raw sums of one task: rows [r0, r0 + nr_pad) x tokens [t0, t0 + nt) into acc (stride nr_pad).
 void task_sums(const KernelTable& kt, const TernaryMatrix& w, const QuantActs& a, int64_t r0, int64_t nr_pad,
                int64_t t0, int64_t nt, int32_t* acc) {
@@ -167,14 +172,6 @@ void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_
       kt.f32_gemm(w.f32 + r0 * w.cols, nr, w.cols, x, n_tok, y + r0, y_stride);
     }
   });
-}
-
-void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n) {
-  kernels().relu_sqr_mul(g, u, out, n);
-}
-
-void silu_mul(const float* g, const float* u, float* out, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) out[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
 }
 
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {

@@ -40,7 +40,8 @@ inline constexpr int64_t glu_row(int64_t r, bool up) {
 enum class GluAct { kReluSqr, kSilu };
 // m[t * m_stride + j] = act(gate_j) * up_j for j in [0, n_ff), with gate_j and up_j the
 // ternary_matmul outputs of rows glu_row(j, false / true) of w (w.rows == glu_rows(n_ff)):
-// kReluSqr is max(g, 0)^2 * u (relu_sqr_mul), kSilu is g / (1 + exp(-g)) * u. Bit-identical to
+// kReluSqr is max(g, 0)^2 * u (the kernel table's relu_sqr_mul: a NaN gate gives 0), kSilu is
+// g / (1 + exp(-g)) * u (llama.cpp's BitNet graph). Bit-identical to
 // ternary_matmul followed by that activation.
 void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, GluAct act,
                         int64_t n_ff, float* m, int64_t m_stride);
@@ -59,11 +60,6 @@ struct FloatMatrix {
 void float_matmul(ThreadPool& pool, const FloatMatrix& w, const float* x, int64_t n_tok, float* y,
                   int64_t y_stride);
 
-// out[j] = max(g[j], 0)^2 * u[j] (BitNet b1.58's squared-ReLU gate); out must not overlap g, u.
-// (The kernel table's relu_sqr_mul, on the chosen ISA.)
-void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n);
-// out[j] = g[j] / (1 + exp(-g[j])) * u[j] (SiLU gate, llama.cpp's BitNet graph).
-void silu_mul(const float* g, const float* u, float* out, int64_t n);
 
 // RMSNorm over n values: out = x / sqrt(mean(x^2) + eps) * w. out may alias x. (The kernel
 // table's rms_norm: the same bits on every ISA.)

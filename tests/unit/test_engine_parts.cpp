@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "engine/session.h"
+#include "kernels/table.h"
 #include "ops/ops.h"
 #include "sampling/sampler.h"
 #include "threading/pool.h"
@@ -223,6 +224,7 @@ TEST(TextStream, HoldsBackStopPrefixesAndReleasesThemAtTheEnd) {
 
 namespace tern {
 namespace {
+// The relu^2 gate on the kernel table in use (the engine's ISA), against its definition.
 TEST(Ops, ReluSqrMulMatchesDefinition) {
   for (int64_t n : {1, 3, 4, 5, 8, 13, 6912}) {
     std::vector<float> g(static_cast<size_t>(n)), u(g.size()), out(g.size(), -7.0f);
@@ -231,7 +233,7 @@ TEST(Ops, ReluSqrMulMatchesDefinition) {
       u[static_cast<size_t>(j)] = 0.25f * static_cast<float>(j % 7) - 0.5f;
     }
     if (n > 4) g[2] = std::nanf("");  // NaN gates act as 0, as in the scalar select
-    ops::relu_sqr_mul(g.data(), u.data(), out.data(), n);
+    kernels().relu_sqr_mul(g.data(), u.data(), out.data(), n);
     for (int64_t j = 0; j < n; ++j) {
       const float gj = g[static_cast<size_t>(j)];
       const float r = gj > 0.0f ? gj : 0.0f;
@@ -353,10 +355,9 @@ TEST(Ops, GluMatmulMatchesMatmulThenActivation) {
         ops::ternary_matmul(pool, gate, a, g.data(), n_ff);
         ops::ternary_matmul(pool, up, a, u.data(), n_ff);
         for (ops::GluAct act : {ops::GluAct::kReluSqr, ops::GluAct::kSilu}) {
-          if (act == ops::GluAct::kReluSqr) {
-            ops::relu_sqr_mul(g.data(), u.data(), want.data(), n_tok * n_ff);
-          } else {
-            ops::silu_mul(g.data(), u.data(), want.data(), n_tok * n_ff);
+          for (size_t i = 0; i < want.size(); ++i) {  // the activations' definitions
+            const float r = g[i] > 0.0f ? g[i] : 0.0f;
+            want[i] = act == ops::GluAct::kReluSqr ? r * r * u[i] : g[i] / (1.0f + std::exp(-g[i])) * u[i];
           }
           std::vector<float> got(want.size() + 5, -1.0f);  // 5 guard values past the end
           ops::ternary_matmul_glu(pool, fused, a, act, n_ff, got.data(), n_ff);
