@@ -317,13 +317,17 @@ void ModelLoader::load_head() {
   } else {
     // Other quantized heads (q4_0, q4_k) and bf16 are widened once to f32 (exact; f16 could
     // not hold every such value).
+    // The file's pages are released as for the heads above.
     m_.head_owned_.resize(static_cast<size_t>(c.n_vocab * c.n_embd));
     const int64_t chunk = 1024;
+    const size_t row_bytes = t->nbytes / static_cast<size_t>(c.n_vocab);
     pool_.parallel_for((c.n_vocab + chunk - 1) / chunk, [&](int64_t task, int) {
       const int64_t r0 = task * chunk, n = std::min(chunk, c.n_vocab - r0);
       formats::dequantize_rows(t->type, t->data, c.n_vocab, c.n_embd, r0, n,
                                m_.head_owned_.data() + r0 * c.n_embd);
+      f.release(*t, static_cast<size_t>(r0) * row_bytes, static_cast<size_t>(n) * row_bytes);
     });
+    f.release(*t);
     m_.head_.f32 = m_.head_owned_.data();
     m_.embd_from_head_ = tied;
   }
