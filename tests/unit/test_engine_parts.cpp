@@ -373,3 +373,52 @@ TEST(Ops, GluMatmulMatchesMatmulThenActivation) {
 
 }  // namespace
 }  // namespace tern
+
+namespace tern {
+namespace {
+
+// ternary_matmul against the reference kernel and BitLinear's formula, for shapes whose decode
+// chunks (2 per thread, at most 2048 rows) end mid-matrix and past the last row, and a prefill
+// batch spanning two token tiles.
+TEST(Ops, TernaryMatmulMatchesReferenceAcrossTaskShapes) {
+  const KernelTable& ref = *kernel_table_for("ref");
+  const int64_t k = 136;  // pads to 256
+  for (int64_t rows : {int64_t(5000), int64_t(37)}) {
+    TernaryMatrix w;
+    w.allocate(rows, k);
+    std::vector<int8_t> row(static_cast<size_t>(k));
+    for (int64_t r = 0; r < rows; ++r) {
+      for (int64_t i = 0; i < k; ++i) row[static_cast<size_t>(i)] = static_cast<int8_t>((i * 7 + r * 11 + i * r / 3) % 3 - 1);
+      w.set_row(r, row.data(), 0.5f + 0.001f * static_cast<float>(r % 17));
+    }
+    for (int threads : {1, 2, 3}) {
+      ThreadPool pool(threads);
+      for (int64_t n_tok : {1, 4, 70}) {
+        std::vector<float> x(static_cast<size_t>(n_tok * k));
+        for (size_t i = 0; i < x.size(); ++i) x[i] = std::cos(static_cast<float>(i) * 0.11f) * 2.0f;
+        ops::QuantActs a;
+        ops::quantize_acts(pool, x.data(), n_tok, k, a);
+        std::vector<int32_t> sums(static_cast<size_t>(n_tok * w.rows_pad));
+        ref.tr16_gemm(w.codes.data(), w.n_groups(), w.k_pad, a.q.data(), a.k_pad, n_tok, sums.data(), w.rows_pad);
+        const int64_t stride = rows + 3;
+        std::vector<float> y(static_cast<size_t>(n_tok * stride), -1.0f);
+        ops::ternary_matmul(pool, w, a, y.data(), stride);
+        for (int64_t t = 0; t < n_tok; ++t) {
+          for (int64_t r = 0; r < stride; ++r) {
+            const float got = y[static_cast<size_t>(t * stride + r)];
+            if (r >= rows) {
+              ASSERT_EQ(got, -1.0f) << "wrote past row " << rows;
+              continue;
+            }
+            const float want = static_cast<float>(sums[static_cast<size_t>(t * w.rows_pad + r)] - a.qsum[static_cast<size_t>(t)]) *
+                               (1.0f / a.scale[static_cast<size_t>(t)]) * w.row_scale[static_cast<size_t>(r)];
+            ASSERT_EQ(got, want) << "rows=" << rows << " threads=" << threads << " n_tok=" << n_tok << " t=" << t << " r=" << r;
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tern
