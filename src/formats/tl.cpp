@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/strings.h"
 
 namespace tern::formats {
 namespace {
@@ -120,12 +121,6 @@ bool parse_i64(std::string_view s, int64_t& v) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
-
 std::string lower(std::string_view s) {
   std::string r(s);
   for (char& ch : r) ch = char(std::tolower(static_cast<unsigned char>(ch)));
@@ -195,7 +190,7 @@ std::vector<TlConfig> parse_tl_kernel_config(std::string_view text, const std::s
     const std::string_view raw = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     ++line_no;
-    const std::string_view line = trim(raw);
+    const std::string_view line = trim_ascii(raw);
     if (line.empty() || line.front() == '#' || line.front() == ';') continue;
     if (line.front() == '[') {
       if (line.back() != ']') fail(source, ":", line_no, ": unterminated section header");
@@ -206,8 +201,8 @@ std::vector<TlConfig> parse_tl_kernel_config(std::string_view text, const std::s
     const size_t eq = line.find_first_of("=:");
     if (eq == std::string_view::npos) fail(source, ":", line_no, ": expected 'key = value'");
     if (sections.empty()) fail(source, ":", line_no, ": key outside a [Kernels_N] section");
-    const std::string key = lower(trim(line.substr(0, eq)));
-    const std::string_view value = trim(line.substr(eq + 1));
+    const std::string key = lower(trim_ascii(line.substr(0, eq)));
+    const std::string_view value = trim_ascii(line.substr(eq + 1));
     for (int i = 0; i < 5; ++i) {
       if (key != kKeys[i]) continue;
       int64_t v = 0;

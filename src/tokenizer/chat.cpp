@@ -16,6 +16,7 @@
 #include <array>
 
 #include "core/error.h"
+#include "core/strings.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tern {
@@ -31,14 +32,6 @@ constexpr std::array<std::pair<std::string_view, ChatFormat>, 4> kNames = {{
 
 bool contains(std::string_view s, std::string_view what) {
   return s.find(what) != std::string_view::npos;
-}
-
-// Jinja's `trim` (Python str.strip); ASCII whitespace is what chat content carries in practice.
-std::string_view trim(std::string_view s) {
-  constexpr std::string_view kWs = " \t\n\r\f\v";
-  const size_t b = s.find_first_not_of(kWs);
-  if (b == std::string_view::npos) return {};
-  return s.substr(b, s.find_last_not_of(kWs) - b + 1);
 }
 
 // Jinja's `capitalize`: first character upper case, the rest lower case (ASCII).
@@ -98,12 +91,12 @@ std::string format_chat(ChatFormat f, const std::vector<ChatMessage>& messages,
   switch (f) {
     case ChatFormat::kBitnet:
       for (const auto& m : messages)
-        out += str_cat(capitalize(m.role), ": ", trim(m.content), "<|eot_id|>");
+        out += str_cat(capitalize(m.role), ": ", trim_ascii(m.content), "<|eot_id|>");
       if (add_generation_prompt) out += "Assistant: ";
       break;
     case ChatFormat::kLlama3:
       for (const auto& m : messages)
-        out += str_cat("<|start_header_id|>", m.role, "<|end_header_id|>\n\n", trim(m.content),
+        out += str_cat("<|start_header_id|>", m.role, "<|end_header_id|>\n\n", trim_ascii(m.content),
                        "<|eot_id|>");
       if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
       break;
