@@ -36,6 +36,29 @@ inline constexpr int64_t tr_group_bytes(int64_t k_pad) { return k_pad * kTrRows 
 inline constexpr int64_t kQ8_0Elems = 32, kQ8_0Bytes = 34;
 inline constexpr int64_t kQ6_KElems = 256, kQ6_KBytes = 210;
 
+// What tr16_bitlinear writes for token t (0 <= t < n_tok), with
+//   o(r) = float(S(r, t) - qsum[t]) * inv_scale[t] * row_scale[r]    (bitlinear_out)
+// and S the tr16_gemm sums of the call's rows:
+//   act kNone:    y[t * y_stride + r] = o(r)                                  for r < n_out
+//   GLU (others): the groups come in pairs, gate rows 32 p + i then up rows 32 p + 16 + i, and
+//                 y[t * y_stride + 16 p + i] = act(o(32 p + i)) * o(32 p + 16 + i)  for 16 p + i < n_out
+//     kReluSqr: relu_sqr_mul (max(g, 0)^2 * u);  kSilu: silu_mul_ref (scalar on every path).
+// Nothing past n_out is written (n_out <= 16 n_groups, or 8 n_groups with n_groups even for GLU).
+enum class TrAct : uint8_t { kNone, kReluSqr, kSilu };
+struct TrEpilogue {
+  const int32_t* qsum = nullptr;     // [n_tok]
+  const float* inv_scale = nullptr;  // [n_tok]
+  const float* row_scale = nullptr;  // [16 n_groups]
+  int64_t n_out = 0;
+  TrAct act = TrAct::kNone;
+};
+
+// out[j] = g[j] / (1 + exp(-g[j])) * u[j]: the SiLU gate of llama.cpp-style BitNet files (rare;
+// scalar on every path so that all agree).
+inline void silu_mul_ref(const float* g, const float* u, float* out, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) out[j] = g[j] / (1.0f + __builtin_expf(-g[j])) * u[j];
+}
+
 struct KernelTable {
   const char* isa = "ref";
 
@@ -51,6 +74,14 @@ struct KernelTable {
   // alignment; q_stride >= k_pad.
   void (*tr16_gemm)(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
                     int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) = nullptr;
+  // BitLinear whole: tr16_gemm's sums for rows [0, 16 n_groups) x n_tok tokens turned into
+  // floats by bitlinear_out, and for a GLU feed-forward also through the activation, written
+  // straight to y (the fused paths never store the integer sums). ep (TrEpilogue below) holds
+  // the per-token and per-row factors; the result is bit-identical to tr16_gemm followed by
+  // bitlinear_out (and relu_sqr_mul / silu_mul_ref) on the same path.
+  void (*tr16_bitlinear)(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+                         int64_t q_stride, int64_t n_tok, const TrEpilogue& ep, float* y,
+                         int64_t y_stride) = nullptr;
 
   // Float GEMM with an F16 (IEEE half) weight matrix in the R4 layout (f16_r4_index below):
   //   out[t * out_stride + r] = sum_i w(r, i) * x[t * k + i]   for r < nrows, t < n_tok
@@ -152,6 +183,54 @@ inline void pack_f16_r4(const uint16_t* src, int64_t nrows, int64_t k, uint16_t*
   }
 }
 
+// tr16_bitlinear for a path without a fused kernel (and the reference's definition of it): the
+// path's own tr16_gemm into a buffer, then its bitlinear_out and relu_sqr_mul, a block of rows
+// at a time. Used for decode on every path (1-4 tokens: the weight stream dominates).
+template <class Gemm, class Out, class Relu>
+inline void tr16_bitlinear_by_parts(Gemm gemm, Out out, Relu relu, const uint8_t* codes, int64_t n_groups,
+                                    int64_t k_pad, const int8_t* q, int64_t q_stride, int64_t n_tok,
+                                    const TrEpilogue& ep, float* y, int64_t y_stride) {
+  constexpr int64_t kBufInts = 8192;  // 32 KB: a 2048-row decode chunk of 4 tokens in one call
+  alignas(64) int32_t acc[kBufInts];
+  alignas(64) float g[kTrRows], u[kTrRows];
+  if (n_tok <= 0) return;
+  const bool glu = ep.act != TrAct::kNone;
+  const int64_t rows = n_groups * kTrRows;
+  const int64_t tok_chunk = n_tok < 64 ? n_tok : 64;
+  int64_t row_chunk = kBufInts / tok_chunk / (2 * kTrRows) * (2 * kTrRows);
+  if (row_chunk > rows) row_chunk = rows;
+  for (int64_t t0 = 0; t0 < n_tok; t0 += tok_chunk) {
+    const int64_t nt = n_tok - t0 < tok_chunk ? n_tok - t0 : tok_chunk;
+    for (int64_t r0 = 0; r0 < rows; r0 += row_chunk) {
+      const int64_t nr = rows - r0 < row_chunk ? rows - r0 : row_chunk;
+      gemm(codes + r0 / kTrRows * tr_group_bytes(k_pad), nr / kTrRows, k_pad, q + t0 * q_stride, q_stride, nt, acc, nr);
+      for (int64_t t = 0; t < nt; ++t) {
+        const int32_t qs = ep.qsum[t0 + t];
+        const float inv = ep.inv_scale[t0 + t];
+        const int32_t* at = acc + t * nr;
+        float* yt = y + (t0 + t) * y_stride;
+        if (!glu) {
+          const int64_t n = ep.n_out - r0 < nr ? ep.n_out - r0 : nr;
+          if (n > 0) out(at, n, qs, inv, ep.row_scale + r0, yt + r0);
+          continue;
+        }
+        for (int64_t b = 0; b < nr; b += 2 * kTrRows) {
+          const int64_t j0 = (r0 + b) / 2;
+          const int64_t n = ep.n_out - j0 < kTrRows ? ep.n_out - j0 : kTrRows;
+          if (n <= 0) break;
+          out(at + b, kTrRows, qs, inv, ep.row_scale + r0 + b, g);
+          out(at + b + kTrRows, kTrRows, qs, inv, ep.row_scale + r0 + b + kTrRows, u);
+          if (ep.act == TrAct::kReluSqr) {
+            relu(g, u, yt + j0, n);
+          } else {
+            silu_mul_ref(g, u, yt + j0, n);
+          }
+        }
+      }
+    }
+  }
+}
+
 // Defines `const KernelTable& table()` inside an ISA namespace from that namespace's kernels
 // (each ISA file names its functions alike), so adding a kernel means one line here.
 #define TERN_DEFINE_KERNEL_TABLE(isa_name)        \
@@ -161,6 +240,7 @@ inline void pack_f16_r4(const uint16_t* src, int64_t nrows, int64_t k, uint16_t*
       k.isa = isa_name;                           \
       k.quantize_act = quantize_act;              \
       k.tr16_gemm = tr16_gemm;                    \
+      k.tr16_bitlinear = tr16_bitlinear;          \
       k.f16_gemm = f16_gemm;                      \
       k.f32_gemm = f32_gemm;                      \
       k.q8_0_gemm = q8_0_gemm;                    \

@@ -120,7 +120,10 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
     // head): the tile's queries of every head sharing that KV head (GQA) are scored against the
     // keys together, so each key and value row is read once per tile, not once per query.
     float* attn = s.attn.data();
-    pool.parallel_for(n_att_tiles * c.n_head_kv, [&](int64_t task, int worker) {
+    // Tasks go out longest first (later tiles see more keys), so the join waits on a short one.
+    const int64_t n_att_tasks = n_att_tiles * c.n_head_kv;
+    pool.parallel_for(n_att_tasks, [&](int64_t task_in, int worker) {
+      const int64_t task = n_att_tasks - 1 - task_in;
       const int64_t tile = task / c.n_head_kv, kvh = task % c.n_head_kv;
       const int64_t i0 = att_tiles[static_cast<size_t>(tile)], i1 = att_tiles[static_cast<size_t>(tile) + 1];
       const int64_t rows = (i1 - i0) * group, seq = batch.seq[i0];

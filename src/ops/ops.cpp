@@ -18,7 +18,6 @@ constexpr int64_t kTokPerTile = 64;
 // kMaxDecodeRows rows each. 128-row tasks (80 KB) streamed ~7% slower (docs/PERFORMANCE.md).
 constexpr int64_t kDecodeChunksPerThread = 2;
 constexpr int64_t kMaxDecodeRows = 2048;
-constexpr int64_t kAccInts = std::max(kRowsPerTask * kTokPerTile, kMaxDecodeRows * 4);
 static_assert(kRowsPerTask % kTrRows == 0 && kMaxDecodeRows % kTrRows == 0);
 
 // Rows per decode task for a matrix of rows_pad rows: a multiple of align (16, or 64 for GLU
@@ -40,13 +39,15 @@ void prepare_acts(int64_t n_tok, int64_t k, QuantActs& out) {
   const size_t need = static_cast<size_t>(n_tok * out.k_pad);
   if (out.q.size() < need) out.q.resize(need);
   out.scale.resize(static_cast<size_t>(n_tok));
+  out.inv_scale.resize(static_cast<size_t>(n_tok));
   out.qsum.resize(static_cast<size_t>(n_tok));
 }
 
 void quantize_act_row(const float* x, int64_t t, QuantActs& out) {
   TERN_ASSERT(t >= 0 && t < out.n_tok);
-  kernels().quantize_act(x, out.k, out.k_pad, out.q.data() + t * out.k_pad, &out.scale[static_cast<size_t>(t)],
-                         &out.qsum[static_cast<size_t>(t)]);
+  const size_t i = static_cast<size_t>(t);
+  kernels().quantize_act(x, out.k, out.k_pad, out.q.data() + t * out.k_pad, &out.scale[i], &out.qsum[i]);
+  out.inv_scale[i] = 1.0f / out.scale[i];
 }
 
 void quantize_acts(ThreadPool& pool, const float* x, int64_t n_tok, int64_t k, QuantActs& out) {
@@ -76,16 +77,18 @@ MatmulTasks matmul_tasks(const TernaryMatrix& w, const QuantActs& a, int n_threa
   return mt;
 }
 
-// out[j] = g[j] / (1 + exp(-g[j])) * u[j]: the SiLU gate (scalar; only llama.cpp-style files use it).
-void silu_mul(const float* g, const float* u, float* out, int64_t n) {
-  for (int64_t j = 0; j < n; ++j) out[j] = g[j] / (1.0f + std::exp(-g[j])) * u[j];
-}
-
-// The raw sums of one task: rows [r0, r0 + nr_pad) x tokens [t0, t0 + nt) into acc (stride nr_pad).
-void task_sums(const KernelTable& kt, const TernaryMatrix& w, const QuantActs& a, int64_t r0, int64_t nr_pad,
-               int64_t t0, int64_t nt, int32_t* acc) {
-  kt.tr16_gemm(w.codes.data() + r0 / kTrRows * tr_group_bytes(w.k_pad), nr_pad / kTrRows, w.k_pad,
-               a.q.data() + t0 * a.k_pad, a.k_pad, nt, acc, nr_pad);
+// One task: rows [r0, r0 + nr_pad) x tokens [t0, t0 + nt) of w through tr16_bitlinear; y is
+// the token-t0 row of the output with its column for row r0 (GLU: output r0 / 2) applied.
+void task_bitlinear(const KernelTable& kt, const TernaryMatrix& w, const QuantActs& a, int64_t r0, int64_t nr_pad,
+                    int64_t t0, int64_t nt, int64_t n_out, TrAct act, float* y, int64_t y_stride) {
+  TrEpilogue ep;
+  ep.qsum = a.qsum.data() + t0;
+  ep.inv_scale = a.inv_scale.data() + t0;
+  ep.row_scale = w.row_scale.data() + r0;
+  ep.n_out = n_out;
+  ep.act = act;
+  kt.tr16_bitlinear(w.codes.data() + r0 / kTrRows * tr_group_bytes(w.k_pad), nr_pad / kTrRows, w.k_pad,
+                    a.q.data() + t0 * a.k_pad, a.k_pad, nt, ep, y, y_stride);
 }
 
 }  // namespace
@@ -98,57 +101,28 @@ void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a
     const int64_t r0 = (task % mt.row_tasks) * mt.rows_per_task;
     const int64_t t0 = (task / mt.row_tasks) * kTokPerTile;
     const int64_t nr_pad = std::min(mt.rows_per_task, w.rows_pad - r0);
-    const int64_t nr = std::min(nr_pad, w.rows - r0);
     const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
-    alignas(64) int32_t acc[kAccInts];
-    task_sums(kt, w, a, r0, nr_pad, t0, nt, acc);
-    const float* rs = w.row_scale.data() + r0;
-    for (int64_t t = 0; t < nt; ++t) {
-      const float inv_s = 1.0f / a.scale[t0 + t];
-      const int32_t qs = a.qsum[t0 + t];
-      const int32_t* at = acc + t * nr_pad;
-      float* yt = y + (t0 + t) * y_stride + r0;
-      kt.bitlinear_out(at, nr, qs, inv_s, rs, yt);
-    }
+    task_bitlinear(kt, w, a, r0, nr_pad, t0, nt, std::min(nr_pad, w.rows - r0), TrAct::kNone, y + t0 * y_stride + r0,
+                   y_stride);
   });
 }
 
 void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, GluAct act,
                         int64_t n_ff, float* m, int64_t m_stride) {
   TERN_ASSERT(w.rows == glu_rows(n_ff));
+  static_assert(kGluRows == kTrRows, "tr16_bitlinear pairs 16-row gate and up groups");
   static_assert(kRowsPerTask % (2 * kGluRows) == 0 && kMaxDecodeRows % (2 * kGluRows) == 0);
   const KernelTable& kt = kernels();
   const MatmulTasks mt = matmul_tasks(w, a, pool.n_threads(), 2 * kGluRows);
+  const TrAct tr_act = act == GluAct::kReluSqr ? TrAct::kReluSqr : TrAct::kSilu;
   pool.parallel_for(mt.row_tasks * mt.tok_tiles, [&](int64_t task, int) {
     const int64_t r0 = (task % mt.row_tasks) * mt.rows_per_task;
     const int64_t t0 = (task / mt.row_tasks) * kTokPerTile;
     const int64_t nr_pad = std::min(mt.rows_per_task, w.rows_pad - r0);
     const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
-    alignas(64) int32_t acc[kAccInts];
-    task_sums(kt, w, a, r0, nr_pad, t0, nt, acc);
-    // Locals, not the closure's references: the loop below calls through function pointers,
-    // after which the compiler would reload every captured value.
-    const float* rs = w.row_scale.data() + r0;
-    const float* scale = a.scale.data() + t0;
-    const int32_t* qsum = a.qsum.data() + t0;
-    const auto out_fn = kt.bitlinear_out;
-    const auto relu_fn = act == GluAct::kReluSqr ? kt.relu_sqr_mul : silu_mul;
-    const int64_t j_end = n_ff, stride = m_stride;
-    float* m0 = m + t0 * m_stride;
-    alignas(64) float g[kGluRows], u[kGluRows];
-    for (int64_t t = 0; t < nt; ++t) {
-      const float inv_s = 1.0f / scale[t];
-      const int32_t qs = qsum[t];
-      const int32_t* at = acc + t * nr_pad;
-      float* mt_row = m0 + t * stride;
-      for (int64_t b = 0; b < nr_pad; b += 2 * kGluRows) {
-        const int64_t j0 = (r0 + b) / 2;  // first output of this gate/up block pair
-        const int64_t n = std::min(kGluRows, j_end - j0);
-        out_fn(at + b, kGluRows, qs, inv_s, rs + b, g);
-        out_fn(at + b + kGluRows, kGluRows, qs, inv_s, rs + b + kGluRows, u);
-        relu_fn(g, u, mt_row + j0, n);
-      }
-    }
+    const int64_t j0 = r0 / 2;  // first output of the task
+    task_bitlinear(kt, w, a, r0, nr_pad, t0, nt, std::min(nr_pad / 2, n_ff - j0), tr_act, m + t0 * m_stride + j0,
+                   m_stride);
   });
 }
 

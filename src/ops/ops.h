@@ -15,6 +15,7 @@ struct QuantActs {
   int64_t n_tok = 0, k = 0, k_pad = 0;
   AlignedBuffer<int8_t> q;    // [n_tok, k_pad]
   std::vector<float> scale;   // [n_tok]  s = 127 / absmax
+  std::vector<float> inv_scale;  // [n_tok]  1 / s
   std::vector<int32_t> qsum;  // [n_tok]  sum of q (undoes the +1 code offset)
 };
 
@@ -29,10 +30,11 @@ void quantize_act_row(const float* x, int64_t t, QuantActs& out);
 void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, float* y,
                     int64_t y_stride);
 
-// Gate and up projections fused for a GLU feed-forward: 32 gate rows, then the same 32 up rows,
-// and so on (n_ff padded to a multiple of 32 with zero rows), so that every 64-row tile of the
-// product holds both halves of 32 outputs and the activation is applied in the epilogue.
-inline constexpr int64_t kGluRows = 32;
+// Gate and up projections fused for a GLU feed-forward: 16 gate rows, then the same 16 up rows,
+// and so on (n_ff padded to a multiple of 16 with zero rows), so that every 2-group tile of the
+// product holds both halves of 16 outputs and the activation is applied in the kernel's
+// epilogue (tr16_bitlinear in kernels/table.h).
+inline constexpr int64_t kGluRows = 16;
 inline constexpr int64_t glu_rows(int64_t n_ff) { return (n_ff + kGluRows - 1) / kGluRows * kGluRows * 2; }
 inline constexpr int64_t glu_row(int64_t r, bool up) {
   return r / kGluRows * 2 * kGluRows + (up ? kGluRows : 0) + r % kGluRows;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -173,6 +174,94 @@ TEST(Kernels, TernaryGemmMatchesReferenceExactly) {
       }
     }
   }
+}
+
+// tr16_bitlinear (BitLinear with its epilogue, plain and GLU) on every ISA against a direct
+// evaluation of TrEpilogue's definition from the trits: bit-identical, and nothing written past
+// n_out or outside the token rows.
+TEST(Kernels, TernaryBitLinearMatchesDefinitionExactly) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> trit(-1, 1), act(-128, 127);
+  std::uniform_real_distribution<float> pos(0.01f, 2.0f);
+  const int64_t ks[] = {128, 640, 1000};
+  const int64_t group_counts[] = {1, 2, 3, 4, 6};
+  const int64_t toks[] = {1, 2, 4, 5, 8, 9, 13, 17};
+  const TrAct acts[] = {TrAct::kNone, TrAct::kReluSqr, TrAct::kSilu};
+  int checked = 0;
+  for (int64_t k : ks) {
+    const int64_t k_pad = round_up_k(k);
+    for (int64_t n_groups : group_counts) {
+      const int64_t rows = n_groups * 16;
+      std::vector<int8_t> trits(static_cast<size_t>(rows * k));
+      for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
+      const std::vector<uint8_t> codes = pack_tr16(trits, rows, k);
+      std::vector<float> row_scale(static_cast<size_t>(rows));
+      for (auto& r : row_scale) r = pos(rng);
+      row_scale[1] = 0.0f;  // a zero scale (padding rows have one)
+      for (int64_t nt : toks) {
+        const int64_t q_stride = k_pad + 32;
+        std::vector<int8_t> q(static_cast<size_t>(nt * q_stride), 0);
+        std::vector<int32_t> qsum(static_cast<size_t>(nt), 0);
+        std::vector<float> inv(static_cast<size_t>(nt));
+        for (int64_t t = 0; t < nt; ++t) {
+          for (int64_t i = 0; i < k; ++i) {
+            q[static_cast<size_t>(t * q_stride + i)] = static_cast<int8_t>(act(rng));
+            qsum[static_cast<size_t>(t)] += q[static_cast<size_t>(t * q_stride + i)];
+          }
+          inv[static_cast<size_t>(t)] = pos(rng) / 127.0f;
+        }
+        // o(r, t) as TrEpilogue defines it, from the trits (S - qsum = sum of trit * q)
+        auto o = [&](int64_t r, int64_t t) {
+          int32_t d = 0;
+          for (int64_t i = 0; i < k; ++i) d += trits[static_cast<size_t>(r * k + i)] * q[static_cast<size_t>(t * q_stride + i)];
+          return static_cast<float>(d) * inv[static_cast<size_t>(t)] * row_scale[static_cast<size_t>(r)];
+        };
+        for (TrAct a : acts) {
+          if (a != TrAct::kNone && n_groups % 2 != 0) continue;
+          const int64_t max_out = a == TrAct::kNone ? rows : rows / 2;
+          for (int64_t n_out : {max_out, max_out - 5}) {
+            const int64_t y_stride = max_out + 7;
+            std::vector<float> want(static_cast<size_t>(nt * y_stride + 3), -3.5f);
+            for (int64_t t = 0; t < nt; ++t) {
+              for (int64_t j = 0; j < n_out; ++j) {
+                float& w = want[static_cast<size_t>(t * y_stride + j)];
+                if (a == TrAct::kNone) {
+                  w = o(j, t);
+                  continue;
+                }
+                const int64_t p = j / 16, i = j % 16;
+                const float g = o(32 * p + i, t), u = o(32 * p + 16 + i, t);
+                if (a == TrAct::kReluSqr) {
+                  const float r = g > 0.0f ? g : 0.0f;
+                  w = r * r * u;
+                } else {
+                  w = g / (1.0f + std::exp(-g)) * u;
+                }
+              }
+            }
+            TrEpilogue ep;
+            ep.qsum = qsum.data();
+            ep.inv_scale = inv.data();
+            ep.row_scale = row_scale.data();
+            ep.n_out = n_out;
+            ep.act = a;
+            for (const KernelTable* kt : runnable_tables()) {
+              std::vector<float> got(want.size(), -3.5f);
+              kt->tr16_bitlinear(codes.data(), n_groups, k_pad, q.data(), q_stride, nt, ep, got.data(), y_stride);
+              for (size_t i = 0; i < got.size(); ++i) {
+                ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0)
+                    << kt->isa << " k=" << k << " groups=" << n_groups << " n_tok=" << nt << " act="
+                    << static_cast<int>(a) << " n_out=" << n_out << " at token " << i / static_cast<size_t>(y_stride)
+                    << " column " << i % static_cast<size_t>(y_stride) << ": " << got[i] << " vs " << want[i];
+              }
+              ++checked;
+            }
+          }
+        }
+      }
+    }
+  }
+  EXPECT_GT(checked, 300);
 }
 
 TEST(Kernels, TernaryMatrixRoundTripsThroughTr16) {

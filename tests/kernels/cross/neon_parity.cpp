@@ -97,6 +97,45 @@ void test_tr16(const KernelTable& ref, const KernelTable& kt) {
   }
 }
 
+// tr16_bitlinear, plain and GLU (relu_sqr, silu), with an n_out tail: bit-identical.
+void test_bitlinear(const KernelTable& ref, const KernelTable& kt) {
+  std::mt19937 rng(5);
+  std::uniform_int_distribution<int> trit(-1, 1), act(-128, 127);
+  std::uniform_real_distribution<float> pos(0.01f, 2.0f);
+  const int64_t k = 300, k_pad = tern::round_up_k(k), n_groups = 4, rows = 64;
+  std::vector<int8_t> trits(static_cast<size_t>(rows * k));
+  for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
+  const std::vector<uint8_t> codes = pack_tr16(trits, rows, k);
+  std::vector<float> rs(static_cast<size_t>(rows));
+  for (auto& r : rs) r = pos(rng);
+  for (int64_t nt : {1, 3, 4, 5, 9}) {
+    const int64_t qs = k_pad + 16;
+    std::vector<int8_t> q(static_cast<size_t>(nt * qs), 0);
+    std::vector<int32_t> qsum(static_cast<size_t>(nt), 0);
+    std::vector<float> inv(static_cast<size_t>(nt));
+    for (int64_t t = 0; t < nt; ++t) {
+      for (int64_t i = 0; i < k; ++i) {
+        q[static_cast<size_t>(t * qs + i)] = static_cast<int8_t>(act(rng));
+        qsum[static_cast<size_t>(t)] += q[static_cast<size_t>(t * qs + i)];
+      }
+      inv[static_cast<size_t>(t)] = pos(rng) / 127.0f;
+    }
+    for (int a = 0; a < 3; ++a) {
+      tern::TrEpilogue ep;
+      ep.qsum = qsum.data();
+      ep.inv_scale = inv.data();
+      ep.row_scale = rs.data();
+      ep.act = static_cast<tern::TrAct>(a);
+      ep.n_out = (a == 0 ? rows : rows / 2) - 3;
+      const int64_t ys = rows + 5;
+      std::vector<float> want(static_cast<size_t>(nt * ys), -3.5f), got(want.size(), -3.5f);
+      ref.tr16_bitlinear(codes.data(), n_groups, k_pad, q.data(), qs, nt, ep, want.data(), ys);
+      kt.tr16_bitlinear(codes.data(), n_groups, k_pad, q.data(), qs, nt, ep, got.data(), ys);
+      for (size_t i = 0; i < want.size(); ++i) check(want[i] == got[i], "tr16_bitlinear", nt, a, static_cast<long long>(i));
+    }
+  }
+}
+
 void test_float(const KernelTable& ref, const KernelTable& kt) {
   std::mt19937 rng(3);
   std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -231,6 +270,7 @@ int main() {
   const KernelTable& kt = tern::neon::table();
   test_quantize(ref, kt);
   test_tr16(ref, kt);
+  test_bitlinear(ref, kt);
   test_float(ref, kt);
   test_softmax(ref, kt);
   test_elementwise(ref, kt);

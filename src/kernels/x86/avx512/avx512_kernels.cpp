@@ -13,6 +13,8 @@ namespace tern::avx512 {
 
 void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
                int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride);
+void tr16_bitlinear_tiles(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+                          int64_t q_stride, int64_t n_tok, const TrEpilogue& ep, float* y, int64_t y_stride);
 
 namespace {
 
@@ -445,6 +447,17 @@ void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n) {
     const __m512 r = _mm512_max_ps(_mm512_maskz_loadu_ps(m, g + j), zero);
     _mm512_mask_storeu_ps(out + j, m, _mm512_mul_ps(_mm512_mul_ps(r, r), _mm512_maskz_loadu_ps(m, u + j)));
   }
+}
+
+void tr16_bitlinear(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q, int64_t q_stride,
+                    int64_t n_tok, const TrEpilogue& ep, float* y, int64_t y_stride) {
+  // Decode streams the weights and spends next to nothing in the epilogue; SiLU stays scalar.
+  if (n_tok <= 4 || ep.act == TrAct::kSilu) {
+    tr16_bitlinear_by_parts(tr16_gemm, bitlinear_out, relu_sqr_mul, codes, n_groups, k_pad, q, q_stride, n_tok, ep, y,
+                            y_stride);
+    return;
+  }
+  tr16_bitlinear_tiles(codes, n_groups, k_pad, q, q_stride, n_tok, ep, y, y_stride);
 }
 
 }  // namespace

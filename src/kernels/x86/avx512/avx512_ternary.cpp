@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/table.h"
 
@@ -96,9 +97,11 @@ void gemv_tokens(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q
   }
 }
 
-template <int NG, int NT>
-void gemm_tile(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride,
-               int32_t* out, int64_t out_stride) {
+// The prefill tile's K loop: NG groups (16 NG rows) x NT tokens of sums in registers, handed
+// to store (the integer sums, or BitLinear's epilogue) without leaving them.
+template <int NG, int NT, class Store>
+[[gnu::always_inline]] inline void gemm_tile_core(const uint8_t* codes, int64_t k_pad, const int8_t* q,
+                                                  int64_t q_stride, Store&& store) {
   const int64_t gb = tr_group_bytes(k_pad);
   const __m512i m3 = _mm512_set1_epi8(3);
   __m512i acc[NG][NT];
@@ -123,25 +126,84 @@ void gemm_tile(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_s
       }
     }
   }
-  for (int t = 0; t < NT; ++t) {
-    for (int g = 0; g < NG; ++g) _mm512_storeu_si512(out + t * out_stride + g * kTrRows, acc[g][t]);
+  store(acc);
+}
+
+template <int NG, int NT>
+void gemm_tile(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride, int32_t* out,
+               int64_t out_stride) {
+  gemm_tile_core<NG, NT>(codes, k_pad, q, q_stride, [&](const __m512i (&acc)[NG][NT]) {
+    for (int t = 0; t < NT; ++t) {
+      for (int g = 0; g < NG; ++g) _mm512_storeu_si512(out + t * out_stride + g * kTrRows, acc[g][t]);
+    }
+  });
+}
+
+inline __mmask16 first_n(int64_t n) {
+  return n >= 16 ? static_cast<__mmask16>(0xffff) : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1);
+}
+
+// BitLinear's epilogue on the tile's registers (TrEpilogue in kernels/table.h): the same
+// operations in the same order as bitlinear_out and relu_sqr_mul, so bit-identical to them.
+// tok / row: the tile's first token and row within the tr16_bitlinear call; y is the call's.
+template <int NG, int NT>
+void bitlinear_tile(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride, const TrEpilogue& ep,
+                    int64_t tok, int64_t row, float* y, int64_t y_stride) {
+  gemm_tile_core<NG, NT>(codes, k_pad, q, q_stride, [&](const __m512i (&acc)[NG][NT]) {
+    __m512 rs[NG];
+    for (int g = 0; g < NG; ++g) rs[g] = _mm512_loadu_ps(ep.row_scale + row + g * kTrRows);
+    if constexpr (NG == 2) {
+      if (ep.act == TrAct::kReluSqr) {
+        const int64_t j = row / 2;
+        const __mmask16 mk = first_n(ep.n_out - j);
+        const __m512 zero = _mm512_setzero_ps();
+        for (int t = 0; t < NT; ++t) {
+          const __m512i qs = _mm512_set1_epi32(ep.qsum[tok + t]);
+          const __m512 is = _mm512_set1_ps(ep.inv_scale[tok + t]);
+          const __m512 gv = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[0][t], qs)), is), rs[0]);
+          const __m512 uv = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[1][t], qs)), is), rs[1]);
+          const __m512 r = _mm512_max_ps(gv, zero);  // a NaN gate gives 0, as relu_sqr_mul
+          _mm512_mask_storeu_ps(y + (tok + t) * y_stride + j, mk, _mm512_mul_ps(_mm512_mul_ps(r, r), uv));
+        }
+        return;
+      }
+    }
+    __mmask16 mk[NG];
+    for (int g = 0; g < NG; ++g) mk[g] = first_n(ep.n_out - row - g * kTrRows);
+    for (int t = 0; t < NT; ++t) {
+      const __m512i qs = _mm512_set1_epi32(ep.qsum[tok + t]);
+      const __m512 is = _mm512_set1_ps(ep.inv_scale[tok + t]);
+      float* yt = y + (tok + t) * y_stride + row;
+      for (int g = 0; g < NG; ++g) {
+        const __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[g][t], qs));
+        _mm512_mask_storeu_ps(yt + g * kTrRows, mk[g], _mm512_mul_ps(_mm512_mul_ps(v, is), rs[g]));
+      }
+    }
+  });
+}
+
+// Calls f with std::integral_constant<int, nt> for nt in 1..8 (the tile's token count).
+template <class F>
+void with_tokens(int64_t nt, F&& f) {
+  switch (nt) {
+    case 1: f(std::integral_constant<int, 1>{}); break;
+    case 2: f(std::integral_constant<int, 2>{}); break;
+    case 3: f(std::integral_constant<int, 3>{}); break;
+    case 4: f(std::integral_constant<int, 4>{}); break;
+    case 5: f(std::integral_constant<int, 5>{}); break;
+    case 6: f(std::integral_constant<int, 6>{}); break;
+    case 7: f(std::integral_constant<int, 7>{}); break;
+    default: f(std::integral_constant<int, 8>{}); break;
   }
 }
 
 template <int NG>
 void gemm_tokens(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride,
                  int64_t nt, int32_t* out, int64_t out_stride) {
-  switch (nt) {
-    case 1: gemm_tile<NG, 1>(codes, k_pad, q, q_stride, out, out_stride); break;
-    case 2: gemm_tile<NG, 2>(codes, k_pad, q, q_stride, out, out_stride); break;
-    case 3: gemm_tile<NG, 3>(codes, k_pad, q, q_stride, out, out_stride); break;
-    case 4: gemm_tile<NG, 4>(codes, k_pad, q, q_stride, out, out_stride); break;
-    case 5: gemm_tile<NG, 5>(codes, k_pad, q, q_stride, out, out_stride); break;
-    case 6: gemm_tile<NG, 6>(codes, k_pad, q, q_stride, out, out_stride); break;
-    case 7: gemm_tile<NG, 7>(codes, k_pad, q, q_stride, out, out_stride); break;
-    default: gemm_tile<NG, 8>(codes, k_pad, q, q_stride, out, out_stride); break;
-  }
+  with_tokens(nt, [&](auto NT) { gemm_tile<NG, NT()>(codes, k_pad, q, q_stride, out, out_stride); });
 }
+
+constexpr int64_t kTok = 8;  // prefill tile: 8 tokens x 2 groups (16 accumulators)
 
 }  // namespace
 
@@ -173,7 +235,6 @@ void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8
     }
     return;
   }
-  constexpr int64_t kTok = 8;
   for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
     const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
     const int8_t* qt = q + t0 * q_stride;
@@ -181,6 +242,29 @@ void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8
     int64_t g = 0;
     for (; g + 2 <= n_groups; g += 2) gemm_tokens<2>(codes + g * gb, k_pad, qt, q_stride, nt, ot + g * kTrRows, out_stride);
     if (g < n_groups) gemm_tokens<1>(codes + g * gb, k_pad, qt, q_stride, nt, ot + g * kTrRows, out_stride);
+  }
+}
+
+// tr16_bitlinear for 5+ tokens (avx512_kernels.cpp sends decode and SiLU elsewhere): the
+// prefill tiles of tr16_gemm with the epilogue applied in registers. A GLU call has an even
+// group count, so every 2-group tile holds one gate/up pair.
+void tr16_bitlinear_tiles(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+                          int64_t q_stride, int64_t n_tok, const TrEpilogue& ep, float* y, int64_t y_stride) {
+  const int64_t gb = tr_group_bytes(k_pad);
+  for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
+    const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
+    const int8_t* qt = q + t0 * q_stride;
+    int64_t g = 0;
+    for (; g + 2 <= n_groups; g += 2) {
+      with_tokens(nt, [&](auto NT) {
+        bitlinear_tile<2, NT()>(codes + g * gb, k_pad, qt, q_stride, ep, t0, g * kTrRows, y, y_stride);
+      });
+    }
+    if (g < n_groups) {
+      with_tokens(nt, [&](auto NT) {
+        bitlinear_tile<1, NT()>(codes + g * gb, k_pad, qt, q_stride, ep, t0, g * kTrRows, y, y_stride);
+      });
+    }
   }
 }
 
