@@ -54,9 +54,8 @@ PerplexityResult perplexity(Session& s, Session* base, const std::vector<int32_t
   r.has_kl = base != nullptr;
   const int64_t first = n_ctx / 2;  // score positions [first, n_ctx - 1) predicting the next token
   for (int64_t c = 0; c < n_chunks; ++c) {
-    std::vector<int32_t> chunk;
-    if (bos >= 0) chunk.push_back(bos);
-    chunk.insert(chunk.end(), tokens.begin() + c * body, tokens.begin() + (c + 1) * body);
+    std::vector<int32_t> chunk(tokens.begin() + c * body, tokens.begin() + (c + 1) * body);
+    if (bos >= 0) chunk.insert(chunk.begin(), bos);
     s.reset();
     const std::vector<float> logits = s.eval_all(chunk);
     std::vector<float> base_logits;

@@ -114,8 +114,9 @@ struct KernelTable {
   //   x[j] = exp(scale * x[j] - m) / sum_j exp(scale * x[j] - m)   for j < n   (n >= 1)
   //   x[j] = 0                                                      for n <= j < n_total
   // (keys past a query's position are masked). Vector paths use a polynomial exp within a
-  // few ulp of std::exp.
-  void (*softmax)(float* x, int64_t n, int64_t n_total, float scale) = nullptr;
+  // few ulp of std::exp. If max_sum is not null it receives m and the sum (the row's share when
+  // attention over a long context is split into key chunks and merged).
+  void (*softmax)(float* x, int64_t n, int64_t n_total, float scale, float* max_sum) = nullptr;
 
   // Element-wise work of the forward pass; every path gives bit-identical results (the same
   // float operations in the same order, only more lanes at a time).

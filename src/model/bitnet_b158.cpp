@@ -64,6 +64,47 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
   }
   const int64_t n_att_tiles = static_cast<int64_t>(att_tiles.size());
   att_tiles.push_back(n);
+  const int64_t group = c.n_head / c.n_head_kv;
+  // Attention tasks: (tile, KV head, key range). A lone token (decode) over a long context is
+  // split into key chunks, each with its own softmax, merged afterwards (att_merge): otherwise
+  // decode at depth has only n_head_kv tasks, each streaming a long K and V on one thread. The
+  // split depends only on the position, never on the thread count.
+  constexpr int64_t kAttChunk = 256, kAttSplitFrom = 2 * kAttChunk;
+  struct AttTask {
+    int64_t tile, kvh, j0, j1, part;  // part >= 0: slot of a key chunk's partial result
+  };
+  struct AttSplit {
+    int64_t tile, part0, n_parts;
+  };
+  std::vector<AttTask> att_tasks;
+  std::vector<AttSplit> att_splits;
+  int64_t n_parts = 0;
+  for (int64_t t = 0; t < n_att_tiles; ++t) {
+    const int64_t i0 = att_tiles[static_cast<size_t>(t)], i1 = att_tiles[static_cast<size_t>(t) + 1];
+    int64_t nk = 0;
+    for (int64_t i = i0; i < i1; ++i) nk = std::max<int64_t>(nk, batch.pos[i] + 1);
+    if (i1 - i0 == 1 && nk > kAttSplitFrom) {
+      const int64_t chunks = (nk + kAttChunk - 1) / kAttChunk;
+      att_splits.push_back({t, n_parts, chunks});
+      for (int64_t ch = 0; ch < chunks; ++ch) {
+        for (int64_t kvh = 0; kvh < c.n_head_kv; ++kvh) {
+          att_tasks.push_back({t, kvh, ch * kAttChunk, std::min(nk, (ch + 1) * kAttChunk), (n_parts + ch) * c.n_head_kv + kvh});
+        }
+      }
+      n_parts += chunks;
+    } else {
+      for (int64_t kvh = 0; kvh < c.n_head_kv; ++kvh) att_tasks.push_back({t, kvh, 0, nk, -1});
+    }
+  }
+  // Longest first (work ~ queries x keys), so the join waits on a short task.
+  std::stable_sort(att_tasks.begin(), att_tasks.end(), [&](const AttTask& a, const AttTask& b) {
+    auto work = [&](const AttTask& x) {
+      return (att_tiles[static_cast<size_t>(x.tile) + 1] - att_tiles[static_cast<size_t>(x.tile)]) * (x.j1 - x.j0);
+    };
+    return work(a) > work(b);
+  });
+  const int64_t part_floats = group * (hd + 2);  // per (chunk, KV head): outputs [group][hd], then (max, sum) per row
+  grow(s.att_parts, n_parts * c.n_head_kv * part_floats);
   if (static_cast<int>(s.att_scores.size()) < pool.n_threads()) s.att_scores.resize(static_cast<size_t>(pool.n_threads()));
   const int64_t att_rows = kAttTile * (c.n_head / c.n_head_kv);
   for (auto& b : s.att_scores) grow(b, att_rows * (2 * hd + kv.n_ctx()));
@@ -84,7 +125,6 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
   };
 
   const int64_t qkv_w = qd + 2 * kvd;
-  const int64_t group = c.n_head / c.n_head_kv;
   const float att_scale = 1.0f / std::sqrt(static_cast<float>(hd));
 
   for (int64_t l = 0; l < c.n_layer; ++l) {
@@ -113,36 +153,68 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
       const float* cs = s.rope.data() + i * c.rope_dim;
       ops::rope_apply(row, c.n_head, hd, c.rope_dim, cs);
       ops::rope_apply(row + qd, c.n_head_kv, hd, c.rope_dim, cs);
-      std::copy_n(row + qd, kvd, kv.k(l, batch.seq[i], batch.pos[i]));
-      std::copy_n(row + qd + kvd, kvd, kv.v(l, batch.seq[i], batch.pos[i]));
+      for (int64_t kh = 0; kh < c.n_head_kv; ++kh) {
+        std::copy_n(row + qd + kh * hd, hd, kv.k(l, batch.seq[i], kh, batch.pos[i]));
+        std::copy_n(row + qd + kvd + kh * hd, hd, kv.v(l, batch.seq[i], kh, batch.pos[i]));
+      }
     });
     // Attention, one task per (tile of up to kAttTile consecutive tokens of one sequence, KV
-    // head): the tile's queries of every head sharing that KV head (GQA) are scored against the
-    // keys together, so each key and value row is read once per tile, not once per query.
+    // head, key range): the tile's queries of every head sharing that KV head (GQA) are scored
+    // against the keys together, so each key and value row is read once per tile, not once per
+    // query.
     float* attn = s.attn.data();
-    // Tasks go out longest first (later tiles see more keys), so the join waits on a short one.
-    const int64_t n_att_tasks = n_att_tiles * c.n_head_kv;
-    pool.parallel_for(n_att_tasks, [&](int64_t task_in, int worker) {
-      const int64_t task = n_att_tasks - 1 - task_in;
-      const int64_t tile = task / c.n_head_kv, kvh = task % c.n_head_kv;
-      const int64_t i0 = att_tiles[static_cast<size_t>(tile)], i1 = att_tiles[static_cast<size_t>(tile) + 1];
+    pool.parallel_for(static_cast<int64_t>(att_tasks.size()), [&](int64_t task, int worker) {
+      const AttTask& at = att_tasks[static_cast<size_t>(task)];
+      const int64_t kvh = at.kvh, j0 = at.j0, nk = at.j1 - at.j0;
+      const int64_t i0 = att_tiles[static_cast<size_t>(at.tile)], i1 = att_tiles[static_cast<size_t>(at.tile) + 1];
       const int64_t rows = (i1 - i0) * group, seq = batch.seq[i0];
-      int64_t nk = 0;
-      for (int64_t i = i0; i < i1; ++i) nk = std::max<int64_t>(nk, batch.pos[i] + 1);
       float* qbuf = s.att_scores[static_cast<size_t>(worker)].data();  // [rows, hd]
       float* obuf = qbuf + kAttTile * group * hd;                       // [rows, hd]
       float* sc = obuf + kAttTile * group * hd;                         // [rows, nk]
       for (int64_t i = i0; i < i1; ++i) {
         std::copy_n(qkv + i * qkv_w + kvh * group * hd, group * hd, qbuf + (i - i0) * group * hd);
       }
-      kt.attn_scores(qbuf, rows, hd, kv.k(l, seq, 0) + kvh * hd, nk, kvd, hd, sc, nk);
+      kt.attn_scores(qbuf, rows, hd, kv.k(l, seq, kvh, j0), nk, hd, hd, sc, nk);
+      if (at.part >= 0) {
+        // A key chunk of a lone token (every key is at or before its position): the chunk's
+        // softmax and weighted values, with each row's (max, sum) for the merge below.
+        float* part = s.att_parts.data() + at.part * part_floats;
+        for (int64_t r = 0; r < rows; ++r) kt.softmax(sc + r * nk, nk, nk, att_scale, part + rows * hd + 2 * r);
+        kt.attn_values(sc, rows, nk, kv.v(l, seq, kvh, j0), nk, hd, hd, part, hd);
+        return;
+      }
       // Causal: keys after a query's own position (later tokens of the tile) get weight 0.
-      for (int64_t r = 0; r < rows; ++r) kt.softmax(sc + r * nk, batch.pos[i0 + r / group] + 1, nk, att_scale);
-      kt.attn_values(sc, rows, nk, kv.v(l, seq, 0) + kvh * hd, nk, kvd, hd, obuf, hd);
+      for (int64_t r = 0; r < rows; ++r) kt.softmax(sc + r * nk, batch.pos[i0 + r / group] + 1, nk, att_scale, nullptr);
+      kt.attn_values(sc, rows, nk, kv.v(l, seq, kvh, 0), nk, hd, hd, obuf, hd);
       for (int64_t i = i0; i < i1; ++i) {
         std::copy_n(obuf + (i - i0) * group * hd, group * hd, attn + i * qd + kvh * group * hd);
       }
     });
+    // Merge the key chunks of split tiles: softmax over all keys = each chunk's normalized
+    // result weighted by sum_c * exp(max_c - max) / sum over chunks of the same.
+    for (const AttSplit& sp : att_splits) {
+      const int64_t i0 = att_tiles[static_cast<size_t>(sp.tile)];
+      for (int64_t kvh = 0; kvh < c.n_head_kv; ++kvh) {
+        for (int64_t r = 0; r < group; ++r) {
+          auto chunk = [&](int64_t ch) { return s.att_parts.data() + ((sp.part0 + ch) * c.n_head_kv + kvh) * part_floats; };
+          float mx = -INFINITY;
+          for (int64_t ch = 0; ch < sp.n_parts; ++ch) mx = std::max(mx, chunk(ch)[group * hd + 2 * r]);
+          double den = 0.0;
+          for (int64_t ch = 0; ch < sp.n_parts; ++ch) {
+            const float* st = chunk(ch) + group * hd + 2 * r;
+            den += static_cast<double>(st[1]) * std::exp(static_cast<double>(st[0] - mx));
+          }
+          float* out = attn + i0 * qd + (kvh * group + r) * hd;
+          std::fill_n(out, hd, 0.0f);
+          for (int64_t ch = 0; ch < sp.n_parts; ++ch) {
+            const float* st = chunk(ch) + group * hd + 2 * r;
+            const float w = static_cast<float>(static_cast<double>(st[1]) * std::exp(static_cast<double>(st[0] - mx)) / den);
+            const float* o = chunk(ch) + r * hd;
+            for (int64_t d = 0; d < hd; ++d) out[d] += w * o[d];
+          }
+        }
+      }
+    }
     if (L.attn_sub_norm.size()) {
       ops::prepare_acts(n, qd, s.qa);
       per_token([&](int64_t i) {

@@ -71,6 +71,7 @@ struct ForwardScratch {
   AlignedBuffer<float> rope;  // [n_tok, rope_dim]: cos then sin of each token's angles
   ops::QuantActs qa;
   std::vector<AlignedBuffer<float>> att_scores;  // per worker: one attention tile (queries, outputs, scores)
+  AlignedBuffer<float> att_parts;                // key-chunk partial results of split attention tiles
 };
 
 class Model {

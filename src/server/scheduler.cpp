@@ -25,7 +25,7 @@ Scheduler::Scheduler(const Model& model, const Tokenizer& tok, SchedulerOptions 
       opt_(opt),
       slot_ctx_(std::max<int64_t>(opt.n_ctx / std::max(opt.n_slots, 1), 8)),
       pool_(opt.n_threads),
-      kv_(model.config().n_layer, std::max(opt.n_slots, 1), slot_ctx_, model.config().kv_dim()),
+      kv_(model.config(), std::max(opt.n_slots, 1), slot_ctx_),
       slots_(static_cast<size_t>(std::max(opt.n_slots, 1))) {
   thread_ = std::thread([this] { loop(); });
 }

@@ -167,5 +167,33 @@ TEST(ModelVariants, FloatProjectionsAreTernarizedExactly) {
   for (const auto& p : {a, b, c}) fs::remove(p);
 }
 
+// Decode at depth splits a lone token's attention into key chunks merged afterwards (forward's
+// AttTask / att_merge); a prefill batch attends over all keys in one piece. The same positions
+// through both must agree to float rounding, and the split must not depend on the thread count.
+TEST(ModelVariants, DecodeAtDepthSplitsAttentionAndMatchesPrefill) {
+  const std::string p = make_dummy("depth.gguf", GgmlType::I2_S, GgmlType::F16);
+  auto m = Model::load(p, LoadOptions{});
+  const int64_t n_ctx_needed = 1100, n_prefix = 1000;  // decode positions 1000..1099: 4 chunks of 256
+  std::vector<int32_t> toks(static_cast<size_t>(n_ctx_needed));
+  for (size_t i = 0; i < toks.size(); ++i) toks[i] = static_cast<int32_t>((i * 7919 + 13) % static_cast<size_t>(m->config().n_vocab));
+  const int64_t nv = m->config().n_vocab;
+  // all positions in prefill batches of 1100 (tiles of 8 tokens: never split)
+  Session whole(*m, n_ctx_needed, 2);
+  const std::vector<float> all = whole.eval_all(toks, 2048);
+  std::vector<float> dec[2];
+  for (int threads : {1, 2}) {
+    Session s(*m, n_ctx_needed, threads);
+    s.eval(std::vector<int32_t>(toks.begin(), toks.begin() + n_prefix), 512);
+    for (int64_t i = n_prefix; i < n_ctx_needed; ++i) {
+      const std::vector<float>& lg = s.eval({toks[static_cast<size_t>(i)]});
+      dec[threads - 1].insert(dec[threads - 1].end(), lg.begin(), lg.end());
+    }
+  }
+  EXPECT_EQ(dec[0], dec[1]) << "split attention depends on the thread count";
+  const std::vector<float> want(all.begin() + n_prefix * nv, all.end());
+  EXPECT_LT(rel_err(dec[1], want), 2e-4);
+  std::remove(p.c_str());
+}
+
 }  // namespace
 }  // namespace tern

@@ -505,8 +505,16 @@ TEST(Kernels, SoftmaxMatchesReference) {
       for (auto& v : x) v = nd(rng);
       for (const KernelTable* kt : runnable_tables()) {
         std::vector<float> want(x), got(x);
-        ref.softmax(want.data() + 1, n, n_total, 0.0883883f);  // +1: misaligned on purpose
-        kt->softmax(got.data() + 1, n, n_total, 0.0883883f);
+        float ms[2] = {0.0f, 0.0f};
+        ref.softmax(want.data() + 1, n, n_total, 0.0883883f, nullptr);  // +1: misaligned on purpose
+        kt->softmax(got.data() + 1, n, n_total, 0.0883883f, ms);
+        // max_sum: the scaled maximum (exact) and the sum of exp(scaled - max) before normalizing
+        float mx = -INFINITY;
+        for (int64_t j = 0; j < n; ++j) mx = std::fmax(mx, x[static_cast<size_t>(j + 1)] * 0.0883883f);
+        double esum = 0.0;
+        for (int64_t j = 0; j < n; ++j) esum += std::exp(static_cast<double>(x[static_cast<size_t>(j + 1)] * 0.0883883f) - mx);
+        ASSERT_EQ(ms[0], mx) << kt->isa << " n=" << n;
+        ASSERT_NEAR(ms[1], esum, 1e-5 * esum) << kt->isa << " n=" << n;
         double sum = 0.0;
         for (int64_t j = 0; j < n_total; ++j) {
           const float w = want[static_cast<size_t>(j + 1)], g = got[static_cast<size_t>(j + 1)];

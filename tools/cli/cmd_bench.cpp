@@ -37,13 +37,17 @@ RunFn add_bench(CLI::App& app) {
   auto* cmd = app.add_subcommand("bench", "Measure prompt (pp) and generation (tg) tokens per second");
   struct Args {
     ModelFlags mf;
-    int64_t n_prompt = 512, n_gen = 128, reps = 5, n_batch = 512, n_parallel = 1;
+    int64_t n_prompt = 512, n_gen = 128, reps = 5, n_batch = 512, n_parallel = 1, n_depth = 0;
     std::string threads_list, output = "md";
   };
   auto a = std::make_shared<Args>();
   a->mf.add(*cmd, true, false);
   cmd->add_option("-p,--n-prompt", a->n_prompt, "Prompt tokens (0: skip pp)")->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-n,--n-gen", a->n_gen, "Generated tokens (0: skip tg)")->check(CLI::Range(0, 1 << 20));
+  cmd->add_option("-d,--n-depth", a->n_depth,
+                  "Tokens already in the context before each pp / tg test (as llama-bench -d): "
+                  "measures speed at depth, where attention reads a long KV cache (not the --np test)")
+      ->check(CLI::Range(0, 1 << 20));
   cmd->add_option("-b,--batch-size", a->n_batch, "Prompt tokens per forward pass (as tern run -b)")->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--np,--parallel", a->n_parallel,
                   "Also time generation for N sequences decoded together, one token each per forward pass "
@@ -68,7 +72,15 @@ RunFn add_bench(CLI::App& app) {
       std::printf("| model | types | isa | threads | test | t/s |\n|---|---|---|---:|---|---:|\n");
     }
     for (int32_t nt : threads) {
-      Session s(*model, a->n_prompt + a->n_gen + 1, nt);
+      Session s(*model, a->n_depth + a->n_prompt + a->n_gen + 1, nt);
+      // The context each test starts from: n_depth random tokens, evaluated untimed.
+      std::vector<int32_t> depth_ids(static_cast<size_t>(a->n_depth));
+      for (auto& id : depth_ids) id = tok(rng);
+      auto start = [&]() {
+        s.reset();
+        if (!depth_ids.empty()) s.eval(depth_ids, a->n_batch);
+      };
+      const std::string at = a->n_depth > 0 ? " @ d" + std::to_string(a->n_depth) : "";
       // One result row: markdown now, JSON at the end. n tokens per sample, np sequences.
       auto report = [&](const std::string& name, int64_t n, int64_t np, const std::vector<double>& tps) {
         const Stat st = stats(tps);
@@ -79,7 +91,7 @@ RunFn add_bench(CLI::App& app) {
         }
         results.push_back({{"model", c.name}, {"types", model->describe_types()}, {"isa", kernels().isa},
                            {"cpu", cpu_features().describe()}, {"threads", nt}, {"test", name},
-                           {"n_tokens", n}, {"n_parallel", np}, {"reps", a->reps}, {"tps_mean", st.mean},
+                           {"n_tokens", n}, {"n_depth", np == 1 ? a->n_depth : 0}, {"n_parallel", np}, {"reps", a->reps}, {"tps_mean", st.mean},
                            {"tps_sd", st.sd}, {"samples", tps}});
       };
       auto run_test = [&](const std::string& name, int64_t n, bool prompt) {
@@ -91,7 +103,7 @@ RunFn add_bench(CLI::App& app) {
         s.eval({ids[0]});
         std::vector<double> tps;
         for (int64_t r = 0; r < a->reps; ++r) {
-          s.reset();
+          start();
           const double t0 = now_seconds();
           if (prompt) {
             s.eval(ids, a->n_batch);
@@ -102,13 +114,13 @@ RunFn add_bench(CLI::App& app) {
         }
         report(name, n, 1, tps);
       };
-      run_test("pp" + std::to_string(a->n_prompt), a->n_prompt, true);
-      run_test("tg" + std::to_string(a->n_gen), a->n_gen, false);
+      run_test("pp" + std::to_string(a->n_prompt) + at, a->n_prompt, true);
+      run_test("tg" + std::to_string(a->n_gen) + at, a->n_gen, false);
       if (a->n_parallel > 1 && a->n_gen > 0) {
         // n_parallel sequences, each generating n_gen tokens; every forward pass carries one
         // token of each (what `tern serve -np N` does with N busy slots).
         const int64_t np = a->n_parallel;
-        KvCache kv(c.n_layer, np, a->n_gen + 1, c.kv_dim());
+        KvCache kv(c, np, a->n_gen + 1);
         ForwardScratch scratch;
         std::vector<float> logits;
         Batch batch;

@@ -142,7 +142,7 @@ void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, i
   }
 }
 
-void softmax(float* x, int64_t n, int64_t n_total, float scale) {
+void softmax(float* x, int64_t n, int64_t n_total, float scale, float* max_sum) {
   float mx = -INFINITY;
   for (int64_t j = 0; j < n; ++j) {
     x[j] *= scale;
@@ -152,6 +152,10 @@ void softmax(float* x, int64_t n, int64_t n_total, float scale) {
   for (int64_t j = 0; j < n; ++j) {
     x[j] = std::exp(x[j] - mx);
     sum += x[j];
+  }
+  if (max_sum) {
+    max_sum[0] = mx;
+    max_sum[1] = sum;
   }
   const float inv = 1.0f / sum;
   for (int64_t j = 0; j < n; ++j) x[j] *= inv;

@@ -178,8 +178,10 @@ void test_softmax(const KernelTable& ref, const KernelTable& kt) {
     std::vector<float> a(static_cast<size_t>(n + 3)), b;
     for (auto& v : a) v = nd(rng);
     b = a;
-    ref.softmax(a.data(), n, n + 3, 0.0883883f);
-    kt.softmax(b.data(), n, n + 3, 0.0883883f);
+    float ma[2] = {0, 0}, mb[2] = {0, 0};
+    ref.softmax(a.data(), n, n + 3, 0.0883883f, ma);
+    kt.softmax(b.data(), n, n + 3, 0.0883883f, mb);
+    check(ma[0] == mb[0] && std::fabs(ma[1] - mb[1]) <= 1e-5f * ma[1], "softmax max_sum", n, 0, 0);
     for (int64_t i = 0; i < n + 3; ++i) {
       const float w = a[static_cast<size_t>(i)], g = b[static_cast<size_t>(i)];
       check(std::fabs(w - g) <= 2e-6f * w + 1e-30f && (i < n || g == 0.0f), "softmax", n, i, 0);

@@ -300,7 +300,7 @@ inline float32x4_t exp_ps(float32x4_t x) {
   return vmulq_f32(p, vreinterpretq_f32_s32(e));
 }
 
-void softmax(float* x, int64_t n, int64_t n_total, float scale) {
+void softmax(float* x, int64_t n, int64_t n_total, float scale, float* max_sum) {
   float32x4_t vmax = vdupq_n_f32(-INFINITY);
   int64_t j = 0;
   for (; j + 4 <= n; j += 4) {
@@ -324,6 +324,10 @@ void softmax(float* x, int64_t n, int64_t n_total, float scale) {
   for (int64_t t = j; t < n; ++t) {
     x[t] = std::exp(x[t] - mx);
     sum += x[t];
+  }
+  if (max_sum) {
+    max_sum[0] = mx;
+    max_sum[1] = sum;
   }
   const float inv = 1.0f / sum;
   for (j = 0; j + 4 <= n; j += 4) vst1q_f32(x + j, vmulq_n_f32(vld1q_f32(x + j), inv));

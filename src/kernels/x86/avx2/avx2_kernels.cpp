@@ -335,7 +335,7 @@ inline __m256 exp_ps(__m256 x) {
   return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-void softmax(float* x, int64_t n, int64_t n_total, float scale) {
+void softmax(float* x, int64_t n, int64_t n_total, float scale, float* max_sum) {
   const __m256 vs = _mm256_set1_ps(scale);
   __m256 vmax = _mm256_set1_ps(-INFINITY);
   int64_t j = 0;
@@ -363,6 +363,10 @@ void softmax(float* x, int64_t n, int64_t n_total, float scale) {
   for (int64_t t = j; t < n; ++t) {
     x[t] = std::exp(x[t] - mx);
     sum += x[t];
+  }
+  if (max_sum) {
+    max_sum[0] = mx;
+    max_sum[1] = sum;
   }
   const float inv = 1.0f / sum;
   const __m256 vinv = _mm256_set1_ps(inv);

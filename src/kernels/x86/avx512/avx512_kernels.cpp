@@ -360,7 +360,7 @@ inline __m512 exp_ps(__m512 x) {
   return _mm512_scalef_ps(p, t);
 }
 
-void softmax(float* x, int64_t n, int64_t n_total, float scale) {
+void softmax(float* x, int64_t n, int64_t n_total, float scale, float* max_sum) {
   const __m512 vs = _mm512_set1_ps(scale);
   __m512 vmax = _mm512_set1_ps(-INFINITY);
   int64_t j = 0;
@@ -388,7 +388,12 @@ void softmax(float* x, int64_t n, int64_t n_total, float scale) {
     _mm512_mask_storeu_ps(x + j, m, e);
     vsum = _mm512_add_ps(vsum, e);
   }
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(vsum));
+  const float sum = _mm512_reduce_add_ps(vsum);
+  if (max_sum) {
+    max_sum[0] = _mm512_cvtss_f32(mx);
+    max_sum[1] = sum;
+  }
+  const __m512 inv = _mm512_set1_ps(1.0f / sum);
   for (j = 0; j + 16 <= n; j += 16) _mm512_storeu_ps(x + j, _mm512_mul_ps(_mm512_loadu_ps(x + j), inv));
   if (j < n) {
     const __mmask16 m = static_cast<__mmask16>((1u << (n - j)) - 1);
