@@ -99,6 +99,7 @@ void ThreadPool::parallel_for(int64_t n_tasks, const TaskFn& fn) {
     for (int64_t t = 0; t < n_tasks; ++t) fn(t, 0);
     return;
   }
+  if (solo_left_ > 0 && std::chrono::steady_clock::now() >= solo_until_) solo_left_ = 0;  // time is up: probe
   if (solo_left_ > 0) {  // contention: the workers would only make us wait (ContentionPolicy)
     --solo_left_;
     ++solo_total_;
@@ -151,6 +152,8 @@ void ThreadPool::note_join(bool long_wait) {
   long_wait_bits_ = ((long_wait_bits_ << 1) | (long_wait ? 1u : 0u)) & mask;
   if (std::popcount(long_wait_bits_) >= policy_.strikes) {
     solo_left_ = policy_.solo_jobs;
+    solo_until_ = std::chrono::steady_clock::now() +
+                  std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(policy_.solo_s));
     long_wait_bits_ = 0;
   }
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -25,7 +26,10 @@ struct ContentionPolicy {
                                // times in that job) means a worker was preempted
   int strikes = 3;             // long waits within the last `window` jobs that trigger solo mode
   int window = 64;
-  int64_t solo_jobs = 4096;    // jobs run on the calling thread alone before probing again
+  int64_t solo_jobs = 4096;    // jobs run on the calling thread alone before probing again,
+  double solo_s = 0.25;        // or for this long, whichever ends first: a prompt's jobs take
+                               // milliseconds each, and 4096 of them after one hiccup of the
+                               // host would run a minute of prefill on one thread
 };
 
 class ThreadPool {
@@ -60,6 +64,7 @@ class ThreadPool {
   // Contention tracking, touched only by the thread calling parallel_for.
   uint64_t long_wait_bits_ = 0;  // one bit per recent job (bit 0 = newest): its join waited long
   int64_t solo_left_ = 0;
+  std::chrono::steady_clock::time_point solo_until_{};
   int64_t solo_total_ = 0;
   std::vector<std::thread> threads_;
   std::mutex mu_;

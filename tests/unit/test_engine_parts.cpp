@@ -262,22 +262,16 @@ TEST(Ops, RmsNormLongRowsMatchDoubleDefinition) {
 
 namespace tern {
 namespace {
-// A worker that keeps the join waiting (as a preempted one would) sends the pool into solo mode:
-// the next jobs run every task on the calling thread; after solo_jobs it uses the workers again.
-TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
-  ContentionPolicy policy;
-  policy.long_wait_s = 2e-3;
-  policy.strikes = 2;
-  policy.window = 8;
-  policy.solo_jobs = 5;
-  ThreadPool pool(2, policy);
-  auto busy = [](double s) {
-    const auto t0 = std::chrono::steady_clock::now();
-    while (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < s) {
-    }
-  };
-  // The caller's task 0 waits (up to 1 s) until the worker has claimed the other task, which
-  // then sleeps: every such job's join waits ~40 ms.
+void busy_for(double s) {
+  const auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < s) {
+  }
+}
+
+// Runs 2-task jobs whose worker task sleeps 40 ms (as a preempted worker would keep the join
+// waiting) until the pool goes solo or 20 jobs pass; returns how many of the tasks the worker took.
+int drive_into_solo_mode(ThreadPool& pool, int& jobs) {
+  // The caller's task 0 waits (up to 1 s) until the worker has claimed the other task.
   std::atomic<int> on_worker{0};
   std::atomic<bool> claimed{false};
   auto slow_worker_job = [&](int64_t t, int w) {
@@ -290,13 +284,28 @@ TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
       while (!claimed && std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1)) std::this_thread::yield();
     }
   };
-  int jobs = 0;
+  jobs = 0;
   while (pool.solo_jobs_left() == 0 && jobs < 20) {
     claimed = false;
     pool.parallel_for(2, slow_worker_job);
     ++jobs;
   }
-  ASSERT_GT(on_worker.load(), 0) << "the worker never took a task; the test cannot show anything";
+  return on_worker.load();
+}
+
+// A worker that keeps the join waiting (as a preempted one would) sends the pool into solo mode:
+// the next jobs run every task on the calling thread; after solo_jobs it uses the workers again.
+TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
+  ContentionPolicy policy;
+  policy.long_wait_s = 2e-3;
+  policy.strikes = 2;
+  policy.window = 8;
+  policy.solo_jobs = 5;
+  ThreadPool pool(2, policy);
+  auto busy = busy_for;
+  int jobs = 0;
+  const int on_worker = drive_into_solo_mode(pool, jobs);
+  ASSERT_GT(on_worker, 0) << "the worker never took a task; the test cannot show anything";
   ASSERT_EQ(pool.solo_jobs_left(), 5) << "no solo mode after " << jobs << " jobs with long joins";
   EXPECT_EQ(pool.solo_jobs_run(), 0);
   // Solo jobs: every task on the calling thread (worker 0).
@@ -319,6 +328,34 @@ TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
   }
   EXPECT_GT(worker_tasks.load(), 0);
 }
+
+// Solo mode also ends after solo_s, however many solo jobs are left: prefill jobs are long, and
+// a hiccup must not leave minutes of prompt processing on one thread.
+TEST(ThreadPool, SoloModeEndsAfterItsTimeEvenWithJobsLeft) {
+  ContentionPolicy policy;
+  policy.long_wait_s = 2e-3;
+  policy.strikes = 2;
+  policy.window = 8;
+  policy.solo_jobs = 1000000;
+  policy.solo_s = 0.05;
+  ThreadPool pool(2, policy);
+  int jobs = 0;
+  ASSERT_GT(drive_into_solo_mode(pool, jobs), 0) << "the worker never took a task";
+  ASSERT_EQ(pool.solo_jobs_left(), 1000000) << "no solo mode after " << jobs << " jobs with long joins";
+  pool.parallel_for(8, [](int64_t, int) { busy_for(1e-5); });  // within solo_s: solo
+  EXPECT_EQ(pool.solo_jobs_run(), 1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(80));
+  std::atomic<int> worker_tasks{0};
+  for (int j = 0; j < 20 && worker_tasks.load() == 0; ++j) {
+    pool.parallel_for(64, [&](int64_t, int w) {
+      if (w != 0) worker_tasks.fetch_add(1);
+      busy_for(5e-5);
+    });
+  }
+  EXPECT_EQ(pool.solo_jobs_left(), 0);
+  EXPECT_EQ(pool.solo_jobs_run(), 1);
+  EXPECT_GT(worker_tasks.load(), 0);
+}
 }  // namespace
 }  // namespace tern
 
@@ -327,7 +364,7 @@ namespace {
 
 // The GLU matmul (gate and up rows interleaved, activation in the epilogue) must give exactly
 // what two plain ternary matmuls and the activation give, for prefill tiles, decode chunks and
-// batched decoding, with n_ff not a multiple of the 32-row blocks, on 1 and 2 threads.
+// batched decoding, with n_ff not a multiple of the 16-row blocks, on 1 and 2 threads.
 TEST(Ops, GluMatmulMatchesMatmulThenActivation) {
   const int64_t k = 200;
   for (int64_t n_ff : {100, 64, 7}) {
