@@ -108,7 +108,10 @@ TEST_F(Cli, TokenizePrintsTheTokenizersIdsAndPieces) {
   auto tok = tern::Tokenizer::from_gguf(*f);
   const std::string text = "hello world, 12345";
   std::string want;
-  for (int32_t id : tok->encode(text, tok->add_bos_default(), true)) want += (want.empty() ? "" : ",") + std::to_string(id);
+  for (int32_t id : tok->encode(text, tok->add_bos_default(), true)) {
+    if (!want.empty()) want += ',';
+    want += std::to_string(id);
+  }
   Result r = run("tokenize -m " + model_ + " -p '" + text + "' --ids");
   ASSERT_EQ(r.code, 0) << r.out;
   EXPECT_EQ(r.out, want + "\n");
