@@ -74,6 +74,17 @@ TEST_F(Cli, BenchReportsBatchedDecodingWithParallel) {
   EXPECT_NE(bad.code, 0);
 }
 
+// -d: every test starts from a context of that many tokens (decode past 512 keys takes the
+// split-attention path), and says so in its name and JSON.
+TEST_F(Cli, BenchMeasuresAtDepth) {
+  Result r = run("bench -m " + model_ + " -p 8 -n 4 -d 600 -r 1 -t 2 -o json");
+  ASSERT_EQ(r.code, 0) << r.out;
+  for (const char* test : {"\"pp8 @ d600\"", "\"tg4 @ d600\""}) EXPECT_NE(r.out.find(test), std::string::npos) << test << "\n" << r.out;
+  EXPECT_NE(r.out.find("\"n_depth\": 600"), std::string::npos) << r.out;
+  Result bad = run("bench -m " + model_ + " -d -1");
+  EXPECT_NE(bad.code, 0);
+}
+
 TEST_F(Cli, UnreadableTlConfigIsAClearError) {
   Result r = run("run -m " + model_ + " -p hi -n 1 --tl-config " + (dir_ / "no-such-kernel_config.ini").string());
   EXPECT_NE(r.code, 0);
