@@ -7,10 +7,10 @@
 
 namespace tern {
 
-Session::Session(const Model& model, int64_t n_ctx, int n_threads)
+Session::Session(const Model& model, int64_t n_ctx, int n_threads, KvType kv_type)
     : model_(model),
       pool_(n_threads),
-      kv_(model.config(), 1, n_ctx > 0 ? n_ctx : std::min<int64_t>(model.config().n_ctx_train, 4096)) {}
+      kv_(model.config(), 1, n_ctx > 0 ? n_ctx : std::min<int64_t>(model.config().n_ctx_train, 4096), kv_type) {}
 
 void Session::truncate(int64_t n) {
   if (n < 0 || n > n_past()) fail("cannot truncate session to ", n, " tokens (has ", n_past(), ")");

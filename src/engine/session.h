@@ -18,7 +18,8 @@ namespace tern {
 class Session {
  public:
   // n_ctx <= 0: the model's training context, capped at 4096.
-  Session(const Model& model, int64_t n_ctx, int n_threads);
+  // kv_type: the KV cache's precision (model/kv_cache.h; F32 is exact).
+  Session(const Model& model, int64_t n_ctx, int n_threads, KvType kv_type = KvType::kF32);
 
   // Appends tokens (prefill in chunks of up to n_batch) and returns the logits of the last one.
   const std::vector<float>& eval(const std::vector<int32_t>& tokens, int64_t n_batch = 512);

@@ -118,6 +118,11 @@ struct KernelTable {
   // attention over a long context is split into key chunks and merged).
   void (*softmax)(float* x, int64_t n, int64_t n_total, float scale, float* max_sum) = nullptr;
 
+  // IEEE half <-> float for an F16 KV cache: exact one way, round-to-nearest-even the other
+  // (core/fp16.h; the F16C / NEON conversion instructions give the same bits).
+  void (*f16_to_f32)(const uint16_t* src, int64_t n, float* dst) = nullptr;
+  void (*f32_to_f16)(const float* src, int64_t n, uint16_t* dst) = nullptr;
+
   // Element-wise work of the forward pass; every path gives bit-identical results (the same
   // float operations in the same order, only more lanes at a time).
   // BitLinear's epilogue for one token: y[r] = float(acc[r] - qsum) * inv_scale * row_scale[r],
@@ -249,6 +254,8 @@ inline void tr16_bitlinear_by_parts(Gemm gemm, Out out, Relu relu, const uint8_t
       k.attn_scores = attn_scores;                \
       k.attn_values = attn_values;                \
       k.softmax = softmax;                        \
+      k.f16_to_f32 = f16_to_f32;                  \
+      k.f32_to_f16 = f32_to_f16;                  \
       k.bitlinear_out = bitlinear_out;            \
       k.rms_norm = rms_norm;                      \
       k.relu_sqr_mul = relu_sqr_mul;              \

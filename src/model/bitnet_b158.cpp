@@ -108,6 +108,11 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
   if (static_cast<int>(s.att_scores.size()) < pool.n_threads()) s.att_scores.resize(static_cast<size_t>(pool.n_threads()));
   const int64_t att_rows = kAttTile * (c.n_head / c.n_head_kv);
   for (auto& b : s.att_scores) grow(b, att_rows * (2 * hd + kv.n_ctx()));
+  const bool kv_f16 = kv.type() == KvType::kF16;
+  if (kv_f16) {
+    if (static_cast<int>(s.att_kv.size()) < pool.n_threads()) s.att_kv.resize(static_cast<size_t>(pool.n_threads()));
+    for (auto& b : s.att_kv) grow(b, 2 * kv.n_ctx() * hd);
+  }
 
   float* h = s.h.data();
   for (int64_t i = 0; i < n; ++i) embed(batch.tokens[i], h + i * D);
@@ -154,8 +159,13 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
       ops::rope_apply(row, c.n_head, hd, c.rope_dim, cs);
       ops::rope_apply(row + qd, c.n_head_kv, hd, c.rope_dim, cs);
       for (int64_t kh = 0; kh < c.n_head_kv; ++kh) {
-        std::copy_n(row + qd + kh * hd, hd, kv.k(l, batch.seq[i], kh, batch.pos[i]));
-        std::copy_n(row + qd + kvd + kh * hd, hd, kv.v(l, batch.seq[i], kh, batch.pos[i]));
+        if (kv_f16) {
+          kt.f32_to_f16(row + qd + kh * hd, hd, kv.k16(l, batch.seq[i], kh, batch.pos[i]));
+          kt.f32_to_f16(row + qd + kvd + kh * hd, hd, kv.v16(l, batch.seq[i], kh, batch.pos[i]));
+        } else {
+          std::copy_n(row + qd + kh * hd, hd, kv.k(l, batch.seq[i], kh, batch.pos[i]));
+          std::copy_n(row + qd + kvd + kh * hd, hd, kv.v(l, batch.seq[i], kh, batch.pos[i]));
+        }
       }
     });
     // Attention, one task per (tile of up to kAttTile consecutive tokens of one sequence, KV
@@ -174,18 +184,31 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
       for (int64_t i = i0; i < i1; ++i) {
         std::copy_n(qkv + i * qkv_w + kvh * group * hd, group * hd, qbuf + (i - i0) * group * hd);
       }
-      kt.attn_scores(qbuf, rows, hd, kv.k(l, seq, kvh, j0), nk, hd, hd, sc, nk);
+      // The task's keys and values [j0, j0 + nk) as floats: in place from an F32 cache, widened
+      // into the worker's scratch from an F16 one.
+      const float *kp, *vp;
+      if (kv_f16) {
+        float* wide = s.att_kv[static_cast<size_t>(worker)].data();
+        kt.f16_to_f32(kv.k16(l, seq, kvh, j0), nk * hd, wide);
+        kt.f16_to_f32(kv.v16(l, seq, kvh, j0), nk * hd, wide + nk * hd);
+        kp = wide;
+        vp = wide + nk * hd;
+      } else {
+        kp = kv.k(l, seq, kvh, j0);
+        vp = kv.v(l, seq, kvh, j0);
+      }
+      kt.attn_scores(qbuf, rows, hd, kp, nk, hd, hd, sc, nk);
       if (at.part >= 0) {
         // A key chunk of a lone token (every key is at or before its position): the chunk's
         // softmax and weighted values, with each row's (max, sum) for the merge below.
         float* part = s.att_parts.data() + at.part * part_floats;
         for (int64_t r = 0; r < rows; ++r) kt.softmax(sc + r * nk, nk, nk, att_scale, part + rows * hd + 2 * r);
-        kt.attn_values(sc, rows, nk, kv.v(l, seq, kvh, j0), nk, hd, hd, part, hd);
+        kt.attn_values(sc, rows, nk, vp, nk, hd, hd, part, hd);
         return;
       }
       // Causal: keys after a query's own position (later tokens of the tile) get weight 0.
       for (int64_t r = 0; r < rows; ++r) kt.softmax(sc + r * nk, batch.pos[i0 + r / group] + 1, nk, att_scale, nullptr);
-      kt.attn_values(sc, rows, nk, kv.v(l, seq, kvh, 0), nk, hd, hd, obuf, hd);
+      kt.attn_values(sc, rows, nk, vp, nk, hd, hd, obuf, hd);
       for (int64_t i = i0; i < i1; ++i) {
         std::copy_n(obuf + (i - i0) * group * hd, group * hd, attn + i * qd + kvh * group * hd);
       }

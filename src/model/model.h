@@ -72,6 +72,7 @@ struct ForwardScratch {
   ops::QuantActs qa;
   std::vector<AlignedBuffer<float>> att_scores;  // per worker: one attention tile (queries, outputs, scores)
   AlignedBuffer<float> att_parts;                // key-chunk partial results of split attention tiles
+  std::vector<AlignedBuffer<float>> att_kv;      // per worker: a task's keys and values widened from an F16 cache
 };
 
 class Model {

@@ -25,7 +25,7 @@ Scheduler::Scheduler(const Model& model, const Tokenizer& tok, SchedulerOptions 
       opt_(opt),
       slot_ctx_(std::max<int64_t>(opt.n_ctx / std::max(opt.n_slots, 1), 8)),
       pool_(opt.n_threads),
-      kv_(model.config(), std::max(opt.n_slots, 1), slot_ctx_),
+      kv_(model.config(), std::max(opt.n_slots, 1), slot_ctx_, opt.kv_type),
       slots_(static_cast<size_t>(std::max(opt.n_slots, 1))) {
   thread_ = std::thread([this] { loop(); });
 }

@@ -50,6 +50,7 @@ struct SchedulerOptions {
   int n_threads = 1;
   int64_t n_batch = 512;     // tokens per forward pass across slots
   size_t max_queue = 64;     // waiting requests beyond the slots; more get "busy"
+  KvType kv_type = KvType::kF32;  // --cache-type
 };
 
 struct SchedulerStats {

@@ -370,6 +370,7 @@ void Server::load_model() {
   so.n_slots = s.opt.n_slots;
   so.n_ctx = s.opt.n_ctx;
   so.n_threads = s.opt.n_threads;
+  so.kv_type = s.opt.kv_type;
   so.max_queue = s.opt.max_queue;
   s.sched = std::make_unique<Scheduler>(*s.model, *s.tok, so);
   s.ready = true;

@@ -21,6 +21,7 @@ struct ServerOptions {
   int n_slots = 4;
   int64_t n_ctx = 4096;       // total context, split among slots
   int n_threads = 1;
+  KvType kv_type = KvType::kF32;  // --cache-type
   int http_threads = 0;       // 0: 4 per slot + 8
   std::string api_key;        // empty: no key needed
   std::string chat_template;  // name override

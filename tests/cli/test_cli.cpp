@@ -85,6 +85,15 @@ TEST_F(Cli, BenchMeasuresAtDepth) {
   EXPECT_NE(bad.code, 0);
 }
 
+// --cache-type: f16 runs (and gives text), anything else is rejected naming the flag.
+TEST_F(Cli, CacheTypeF16RunsAndUnknownTypesAreRejected) {
+  Result r = run("run -m " + model_ + " -p hello -n 4 -temp 0 -t 1 --cache-type f16");
+  ASSERT_EQ(r.code, 0) << r.out;
+  Result bad = run("run -m " + model_ + " -p hello -n 4 --cache-type q4");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("--cache-type"), std::string::npos) << bad.out;
+}
+
 TEST_F(Cli, UnreadableTlConfigIsAClearError) {
   Result r = run("run -m " + model_ + " -p hi -n 1 --tl-config " + (dir_ / "no-such-kernel_config.ini").string());
   EXPECT_NE(r.code, 0);

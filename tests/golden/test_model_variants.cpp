@@ -195,5 +195,32 @@ TEST(ModelVariants, DecodeAtDepthSplitsAttentionAndMatchesPrefill) {
   std::remove(p.c_str());
 }
 
+// An F16 KV cache (--cache-type f16) rounds keys and values to half precision: half the bytes,
+// logits close to the F32 cache's (not equal), at short contexts and in split decode at depth,
+// and still independent of the thread count.
+TEST(ModelVariants, HalfPrecisionKvCacheStaysCloseToF32) {
+  const std::string p = make_dummy("kv16.gguf", GgmlType::I2_S, GgmlType::F16);
+  auto m = Model::load(p, LoadOptions{});
+  const int64_t n = 700, nv = m->config().n_vocab;
+  std::vector<int32_t> toks(static_cast<size_t>(n));
+  for (size_t i = 0; i < toks.size(); ++i) toks[i] = static_cast<int32_t>((i * 104729 + 7) % static_cast<size_t>(nv));
+  auto run = [&](KvType type, int threads) {
+    Session s(*m, n, threads, type);
+    std::vector<float> out = s.eval_all(std::vector<int32_t>(toks.begin(), toks.begin() + 600), 256);
+    for (int64_t i = 600; i < n; ++i) {  // decode past 512 keys: the split path
+      const std::vector<float>& lg = s.eval({toks[static_cast<size_t>(i)]});
+      out.insert(out.end(), lg.begin(), lg.end());
+    }
+    return out;
+  };
+  const std::vector<float> f32 = run(KvType::kF32, 2), f16 = run(KvType::kF16, 2), f16_1 = run(KvType::kF16, 1);
+  EXPECT_EQ(f16, f16_1) << "F16 KV results depend on the thread count";
+  EXPECT_NE(f16, f32) << "the F16 cache changed nothing: is it used?";
+  EXPECT_LT(rel_err(f16, f32), 2e-2);
+  const ModelConfig& c = m->config();
+  EXPECT_EQ(KvCache(c, 1, 64, KvType::kF16).bytes() * 2, KvCache(c, 1, 64).bytes());
+  std::remove(p.c_str());
+}
+
 }  // namespace
 }  // namespace tern

@@ -494,6 +494,37 @@ TEST(Kernels, AttentionKernelsMatchReference) {
   }
 }
 
+// The F16 KV cache's conversions: every path gives the reference's bits (core/fp16.h: exact
+// widening, round-to-nearest-even narrowing) for finite values, subnormals, overflow to inf.
+TEST(Kernels, HalfConversionsMatchReferenceExactly) {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const KernelTable& ref = *kernel_table_for("ref");
+  for (int64_t n : {1, 7, 8, 15, 16, 17, 33, 200}) {
+    std::vector<float> x(static_cast<size_t>(n));
+    for (size_t i = 0; i < x.size(); ++i) {
+      const float scales[] = {1.0f, 1e-6f, 3e-8f, 70000.0f, 0.01f};
+      x[i] = nd(rng) * scales[i % 5];
+    }
+    x[0] = 1.0f + 1.0f / 2048.0f;  // a tie between two halves: rounds to even
+    std::vector<uint16_t> h_want(x.size()), h_got(x.size());
+    ref.f32_to_f16(x.data(), n, h_want.data());
+    std::vector<float> f_want(x.size()), f_got(x.size());
+    ref.f16_to_f32(h_want.data(), n, f_want.data());
+    for (int64_t i = 0; i < n; ++i) {
+      ASSERT_EQ(h_want[static_cast<size_t>(i)], f32_to_fp16(x[static_cast<size_t>(i)]));
+      ASSERT_EQ(f_want[static_cast<size_t>(i)], fp16_to_f32(h_want[static_cast<size_t>(i)]));
+    }
+    EXPECT_EQ(h_want[0], 0x3c00) << "1 + 2^-11 is a tie: even is 1.0";
+    for (const KernelTable* kt : runnable_tables()) {
+      kt->f32_to_f16(x.data(), n, h_got.data());
+      kt->f16_to_f32(h_want.data(), n, f_got.data());
+      EXPECT_EQ(h_got, h_want) << kt->isa << " n=" << n;
+      EXPECT_EQ(std::memcmp(f_got.data(), f_want.data(), f_got.size() * sizeof(float)), 0) << kt->isa << " n=" << n;
+    }
+  }
+}
+
 TEST(Kernels, SoftmaxMatchesReference) {
   std::mt19937 rng(5);
   const KernelTable& ref = *kernel_table_for("ref");

@@ -72,7 +72,7 @@ RunFn add_bench(CLI::App& app) {
       std::printf("| model | types | isa | threads | test | t/s |\n|---|---|---|---:|---|---:|\n");
     }
     for (int32_t nt : threads) {
-      Session s(*model, a->n_depth + a->n_prompt + a->n_gen + 1, nt);
+      Session s(*model, a->n_depth + a->n_prompt + a->n_gen + 1, nt, a->mf.kv_type());
       // The context each test starts from: n_depth random tokens, evaluated untimed.
       std::vector<int32_t> depth_ids(static_cast<size_t>(a->n_depth));
       for (auto& id : depth_ids) id = tok(rng);
@@ -120,7 +120,7 @@ RunFn add_bench(CLI::App& app) {
         // n_parallel sequences, each generating n_gen tokens; every forward pass carries one
         // token of each (what `tern serve -np N` does with N busy slots).
         const int64_t np = a->n_parallel;
-        KvCache kv(c, np, a->n_gen + 1);
+        KvCache kv(c, np, a->n_gen + 1, a->mf.kv_type());
         ForwardScratch scratch;
         std::vector<float> logits;
         Batch batch;

@@ -39,7 +39,7 @@ RunFn add_logits(CLI::App& app) {
     for (int32_t id : ids) {
       if (id < 0 || id >= n_vocab) fail("--tokens: id ", id, " is outside the vocabulary (0..", n_vocab - 1, ")");
     }
-    Session s(*model, a->ctx > 0 ? a->ctx : static_cast<int64_t>(ids.size()), a->mf.resolved_threads());
+    Session s(*model, a->ctx > 0 ? a->ctx : static_cast<int64_t>(ids.size()), a->mf.resolved_threads(), a->mf.kv_type());
     std::vector<float> logits;
     if (a->batch) {
       logits = s.eval_all(ids);

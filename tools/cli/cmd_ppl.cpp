@@ -48,7 +48,7 @@ RunFn add_ppl(CLI::App& app) {
     if (a->max_chunks > 0 && static_cast<int64_t>(ids.size()) > a->max_chunks * body) {
       ids.resize(static_cast<size_t>(a->max_chunks * body));
     }
-    Session s(*model, a->ctx, a->mf.resolved_threads());
+    Session s(*model, a->ctx, a->mf.resolved_threads(), a->mf.kv_type());
     std::unique_ptr<Session> bs;
     if (base_model) bs = std::make_unique<Session>(*base_model, a->ctx, a->mf.resolved_threads());
     std::fprintf(stderr, "tern: %zu tokens, %lld chunks of %lld, loaded in %.2f s\n", ids.size(),

@@ -148,7 +148,7 @@ RunFn add_run(CLI::App& app) {
     const double t0 = now_seconds();
     auto model = a->mf.load();
     auto tok = Tokenizer::from_gguf(model->file());
-    Session s(*model, a->ctx, a->mf.resolved_threads());
+    Session s(*model, a->ctx, a->mf.resolved_threads(), a->mf.kv_type());
     const double load_s = now_seconds() - t0;
     if (a->verbose) {
       std::fprintf(stderr, "tern: %s | %s | %lld layers | %.0f MiB of weights | kernels %s | %d threads | ctx %lld\n",

@@ -40,6 +40,7 @@ RunFn add_serve(CLI::App& app) {
     so.model_path = a->mf.model.empty() ? default_model_path() : a->mf.model;
     if (so.model_path.empty()) fail("no model given: pass -m FILE.gguf");
     so.n_threads = a->mf.resolved_threads();
+    so.kv_type = a->mf.kv_type();
     if (!a->mf.isa.empty()) set_kernel_isa(a->mf.isa);
     so.load = a->mf.load_options();
     so.load.n_threads = so.n_threads;

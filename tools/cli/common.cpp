@@ -20,6 +20,10 @@ void ModelFlags::add(CLI::App& cmd, bool model_required, bool with_threads) {
   if (with_threads) cmd.add_option("-t,--threads", threads, "Threads (default: all available cores)")->check(CLI::Range(0, 1024));
   cmd.add_option("--isa", isa, "Force a kernel path: ref, avx2, avx512, neon (default: best for this CPU)");
   cmd.add_option("--ffn-act", ffn_act, "Override the FFN activation: relu2 or silu");
+  cmd.add_option("--cache-type", cache_type,
+                 "KV cache precision: f32 (default, exact) or f16 (half the memory and the reads at "
+                 "long contexts; keys and values rounded to half precision, as llama.cpp's default)")
+      ->check(CLI::IsMember({"f32", "f16"}));
   cmd.add_option("--tl-config", tl_config,
                  "bitnet.cpp include/kernel_config.ini a TL1/TL2 file was converted with (needed for "
                  "shapes other than bitnet_b1_58-large/-3B and Llama3-8B-1.58)");

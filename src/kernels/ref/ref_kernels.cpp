@@ -189,6 +189,14 @@ void tr16_bitlinear(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const
                           y_stride);
 }
 
+void f16_to_f32(const uint16_t* src, int64_t n, float* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = fp16_to_f32(src[i]);
+}
+
+void f32_to_f16(const float* src, int64_t n, uint16_t* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = f32_to_fp16(src[i]);
+}
+
 }  // namespace
 
 TERN_DEFINE_KERNEL_TABLE("ref")

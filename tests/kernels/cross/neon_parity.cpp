@@ -136,6 +136,24 @@ void test_bitlinear(const KernelTable& ref, const KernelTable& kt) {
   }
 }
 
+void test_half(const KernelTable& ref, const KernelTable& kt) {
+  std::mt19937 rng(8);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (int64_t n : {1, 5, 8, 37}) {
+    std::vector<float> x(static_cast<size_t>(n)), fa(x.size()), fb(x.size());
+    for (size_t i = 0; i < x.size(); ++i) x[i] = nd(rng) * (i % 3 == 0 ? 1e-6f : i % 3 == 1 ? 1.0f : 70000.0f);
+    std::vector<uint16_t> ha(x.size()), hb(x.size());
+    ref.f32_to_f16(x.data(), n, ha.data());
+    kt.f32_to_f16(x.data(), n, hb.data());
+    ref.f16_to_f32(ha.data(), n, fa.data());
+    kt.f16_to_f32(ha.data(), n, fb.data());
+    for (size_t i = 0; i < x.size(); ++i) {
+      check(ha[i] == hb[i], "f32_to_f16", n, static_cast<long long>(i), 0);
+      check(fa[i] == fb[i], "f16_to_f32", n, static_cast<long long>(i), 0);
+    }
+  }
+}
+
 void test_float(const KernelTable& ref, const KernelTable& kt) {
   std::mt19937 rng(3);
   std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -273,6 +291,7 @@ int main() {
   test_quantize(ref, kt);
   test_tr16(ref, kt);
   test_bitlinear(ref, kt);
+  test_half(ref, kt);
   test_float(ref, kt);
   test_softmax(ref, kt);
   test_elementwise(ref, kt);

@@ -390,6 +390,18 @@ void tr16_bitlinear(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const
                           y_stride);
 }
 
+void f16_to_f32(const uint16_t* src, int64_t n, float* dst) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1q_f32(dst + i, vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(src + i))));
+  for (; i < n; ++i) dst[i] = fp16_to_f32(src[i]);
+}
+
+void f32_to_f16(const float* src, int64_t n, uint16_t* dst) {
+  int64_t i = 0;
+  for (; i + 4 <= n; i += 4) vst1_u16(dst + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(src + i))));
+  for (; i < n; ++i) dst[i] = f32_to_fp16(src[i]);
+}
+
 }  // namespace
 
 TERN_DEFINE_KERNEL_TABLE("neon")

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/fp16.h"
 #include "kernels/table.h"
 
 namespace tern::avx2 {
@@ -427,6 +428,20 @@ void tr16_bitlinear(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const
                     int64_t n_tok, const TrEpilogue& ep, float* y, int64_t y_stride) {
   tr16_bitlinear_by_parts(tr16_gemm, bitlinear_out, relu_sqr_mul, codes, n_groups, k_pad, q, q_stride, n_tok, ep, y,
                           y_stride);
+}
+
+void f16_to_f32(const uint16_t* src, int64_t n, float* dst) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
+  for (; i < n; ++i) dst[i] = fp16_to_f32(src[i]);
+}
+
+void f32_to_f16(const float* src, int64_t n, uint16_t* dst) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  }
+  for (; i < n; ++i) dst[i] = f32_to_fp16(src[i]);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/fp16.h"
 #include "kernels/table.h"
 
 namespace tern::avx512 {
@@ -483,6 +484,20 @@ void tr16_bitlinear(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const
     return;
   }
   tr16_bitlinear_tiles(codes, n_groups, k_pad, q, q_stride, n_tok, ep, y, y_stride);
+}
+
+void f16_to_f32(const uint16_t* src, int64_t n, float* dst) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(src + i))));
+  for (; i < n; ++i) dst[i] = fp16_to_f32(src[i]);
+}
+
+void f32_to_f16(const float* src, int64_t n, uint16_t* dst) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
+  }
+  for (; i < n; ++i) dst[i] = f32_to_fp16(src[i]);
 }
 
 }  // namespace
