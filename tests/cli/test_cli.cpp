@@ -89,6 +89,9 @@ TEST_F(Cli, BenchMeasuresAtDepth) {
 TEST_F(Cli, CacheTypeF16RunsAndUnknownTypesAreRejected) {
   Result r = run("run -m " + model_ + " -p hello -n 4 -temp 0 -t 1 --cache-type f16");
   ASSERT_EQ(r.code, 0) << r.out;
+  Result b = run("bench -m " + model_ + " -p 8 -n 2 -r 1 -t 1 --cache-type f16");
+  ASSERT_EQ(b.code, 0) << b.out;
+  EXPECT_NE(b.out.find("f16 kv cache"), std::string::npos) << b.out;
   Result bad = run("run -m " + model_ + " -p hello -n 4 --cache-type q4");
   EXPECT_NE(bad.code, 0);
   EXPECT_NE(bad.out.find("--cache-type"), std::string::npos) << bad.out;

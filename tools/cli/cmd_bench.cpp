@@ -71,6 +71,8 @@ RunFn add_bench(CLI::App& app) {
     if (a->output == "md") {
       std::printf("| model | types | isa | threads | test | t/s |\n|---|---|---|---:|---|---:|\n");
     }
+    // The KV cache's precision joins the types column when it is not the exact default.
+    const std::string types = model->describe_types() + (a->mf.cache_type == "f32" ? "" : ", " + a->mf.cache_type + " kv cache");
     for (int32_t nt : threads) {
       Session s(*model, a->n_depth + a->n_prompt + a->n_gen + 1, nt, a->mf.kv_type());
       // The context each test starts from: n_depth random tokens, evaluated untimed.
@@ -85,11 +87,11 @@ RunFn add_bench(CLI::App& app) {
       auto report = [&](const std::string& name, int64_t n, int64_t np, const std::vector<double>& tps) {
         const Stat st = stats(tps);
         if (a->output == "md") {
-          std::printf("| %s | %s | %s | %d | %s | %.2f ± %.2f |\n", c.name.c_str(), model->describe_types().c_str(),
+          std::printf("| %s | %s | %s | %d | %s | %.2f ± %.2f |\n", c.name.c_str(), types.c_str(),
                       kernels().isa, nt, name.c_str(), st.mean, st.sd);
           std::fflush(stdout);
         }
-        results.push_back({{"model", c.name}, {"types", model->describe_types()}, {"isa", kernels().isa},
+        results.push_back({{"model", c.name}, {"types", types}, {"cache_type", a->mf.cache_type}, {"isa", kernels().isa},
                            {"cpu", cpu_features().describe()}, {"threads", nt}, {"test", name},
                            {"n_tokens", n}, {"n_depth", np == 1 ? a->n_depth : 0}, {"n_parallel", np}, {"reps", a->reps}, {"tps_mean", st.mean},
                            {"tps_sd", st.sd}, {"samples", tps}});
