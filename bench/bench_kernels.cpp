@@ -301,7 +301,7 @@ void BM_decode_step(benchmark::State& st) {
     kernel_table_for("ref")->tr16_gemm(m.codes.data(), m.n_groups(), m.k_pad, a2560.q.data(), m.k_pad, 1, acc.data(), m.rows_pad);
     ops::ternary_matmul(pool, m, a2560, y.data(), m.rows);
     for (int64_t r = 0; r < m.rows; ++r) {
-      if (y[static_cast<size_t>(r)] != static_cast<float>(acc[static_cast<size_t>(r)] - a2560.qsum[0]) * (1.0f / a2560.scale[0])) {
+      if (y[static_cast<size_t>(r)] != static_cast<float>(acc[static_cast<size_t>(r)] - a2560.qsum[0]) * a2560.inv_scale[0]) {
         st.SkipWithError("ternary_matmul disagrees with the reference kernel");
         return;
       }

@@ -126,7 +126,9 @@ struct KernelTable {
   // Element-wise work of the forward pass; every path gives bit-identical results (the same
   // float operations in the same order, only more lanes at a time).
   // BitLinear's epilogue for one token: y[r] = float(acc[r] - qsum) * inv_scale * row_scale[r],
-  // r < n (the exact integer sums of tr16_gemm back to floats).
+  // r < n (the exact integer sums of tr16_gemm back to floats). The engine reaches it and
+  // relu_sqr_mul through tr16_bitlinear, which is defined by them (tr16_bitlinear_by_parts); they
+  // stay in the table so each path's parts are tested on their own (odd lengths, NaN gates).
   void (*bitlinear_out)(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale,
                         const float* row_scale, float* y) = nullptr;
   // RMSNorm: out[i] = x[i] * inv * w[i] with inv = rms_norm_inv(partials of x, ...) below: the

@@ -78,6 +78,7 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
   };
   std::vector<AttTask> att_tasks;
   std::vector<AttSplit> att_splits;
+  std::vector<double> weights;  // the merge's per-chunk weights: sum_c * exp(max_c - max)
   int64_t n_parts = 0;
   for (int64_t t = 0; t < n_att_tiles; ++t) {
     const int64_t i0 = att_tiles[static_cast<size_t>(t)], i1 = att_tiles[static_cast<size_t>(t) + 1];
@@ -222,16 +223,17 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
           auto chunk = [&](int64_t ch) { return s.att_parts.data() + ((sp.part0 + ch) * c.n_head_kv + kvh) * part_floats; };
           float mx = -INFINITY;
           for (int64_t ch = 0; ch < sp.n_parts; ++ch) mx = std::max(mx, chunk(ch)[group * hd + 2 * r]);
+          weights.resize(static_cast<size_t>(sp.n_parts));
           double den = 0.0;
           for (int64_t ch = 0; ch < sp.n_parts; ++ch) {
             const float* st = chunk(ch) + group * hd + 2 * r;
-            den += static_cast<double>(st[1]) * std::exp(static_cast<double>(st[0] - mx));
+            weights[static_cast<size_t>(ch)] = static_cast<double>(st[1]) * std::exp(static_cast<double>(st[0] - mx));
+            den += weights[static_cast<size_t>(ch)];
           }
           float* out = attn + i0 * qd + (kvh * group + r) * hd;
           std::fill_n(out, hd, 0.0f);
           for (int64_t ch = 0; ch < sp.n_parts; ++ch) {
-            const float* st = chunk(ch) + group * hd + 2 * r;
-            const float w = static_cast<float>(static_cast<double>(st[1]) * std::exp(static_cast<double>(st[0] - mx)) / den);
+            const float w = static_cast<float>(weights[static_cast<size_t>(ch)] / den);
             const float* o = chunk(ch) + r * hd;
             for (int64_t d = 0; d < hd; ++d) out[d] += w * o[d];
           }
@@ -263,7 +265,7 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
     dump_slice(dump, "ffn_norm", li, x, n, D, 0, D);
     // gate|up product with the activation applied in its epilogue: m = act(gate) * up.
     float* m = x;  // reuse: [n, F]
-    ops::ternary_matmul_glu(pool, L.wgate_up, s.qa, c.act == FfnActivation::kReluSqr ? ops::GluAct::kReluSqr : ops::GluAct::kSilu,
+    ops::ternary_matmul_glu(pool, L.wgate_up, s.qa, c.act == FfnActivation::kReluSqr ? TrAct::kReluSqr : TrAct::kSilu,
                             F, m, F);
     ops::prepare_acts(n, F, s.qa);
     per_token([&](int64_t i) {

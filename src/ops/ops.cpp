@@ -38,7 +38,6 @@ void prepare_acts(int64_t n_tok, int64_t k, QuantActs& out) {
   out.k_pad = round_up_k(k);
   const size_t need = static_cast<size_t>(n_tok * out.k_pad);
   if (out.q.size() < need) out.q.resize(need);
-  out.scale.resize(static_cast<size_t>(n_tok));
   out.inv_scale.resize(static_cast<size_t>(n_tok));
   out.qsum.resize(static_cast<size_t>(n_tok));
 }
@@ -46,8 +45,9 @@ void prepare_acts(int64_t n_tok, int64_t k, QuantActs& out) {
 void quantize_act_row(const float* x, int64_t t, QuantActs& out) {
   TERN_ASSERT(t >= 0 && t < out.n_tok);
   const size_t i = static_cast<size_t>(t);
-  kernels().quantize_act(x, out.k, out.k_pad, out.q.data() + t * out.k_pad, &out.scale[i], &out.qsum[i]);
-  out.inv_scale[i] = 1.0f / out.scale[i];
+  float scale = 0.0f;
+  kernels().quantize_act(x, out.k, out.k_pad, out.q.data() + t * out.k_pad, &scale, &out.qsum[i]);
+  out.inv_scale[i] = 1.0f / scale;
 }
 
 void quantize_acts(ThreadPool& pool, const float* x, int64_t n_tok, int64_t k, QuantActs& out) {
@@ -107,21 +107,20 @@ void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a
   });
 }
 
-void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, GluAct act,
+void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, TrAct act,
                         int64_t n_ff, float* m, int64_t m_stride) {
-  TERN_ASSERT(w.rows == glu_rows(n_ff));
+  TERN_ASSERT(w.rows == glu_rows(n_ff) && act != TrAct::kNone);
   static_assert(kGluRows == kTrRows, "tr16_bitlinear pairs 16-row gate and up groups");
   static_assert(kRowsPerTask % (2 * kGluRows) == 0 && kMaxDecodeRows % (2 * kGluRows) == 0);
   const KernelTable& kt = kernels();
   const MatmulTasks mt = matmul_tasks(w, a, pool.n_threads(), 2 * kGluRows);
-  const TrAct tr_act = act == GluAct::kReluSqr ? TrAct::kReluSqr : TrAct::kSilu;
   pool.parallel_for(mt.row_tasks * mt.tok_tiles, [&](int64_t task, int) {
     const int64_t r0 = (task % mt.row_tasks) * mt.rows_per_task;
     const int64_t t0 = (task / mt.row_tasks) * kTokPerTile;
     const int64_t nr_pad = std::min(mt.rows_per_task, w.rows_pad - r0);
     const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
     const int64_t j0 = r0 / 2;  // first output of the task
-    task_bitlinear(kt, w, a, r0, nr_pad, t0, nt, std::min(nr_pad / 2, n_ff - j0), tr_act, m + t0 * m_stride + j0,
+    task_bitlinear(kt, w, a, r0, nr_pad, t0, nt, std::min(nr_pad / 2, n_ff - j0), act, m + t0 * m_stride + j0,
                    m_stride);
   });
 }

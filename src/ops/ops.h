@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/aligned.h"
+#include "kernels/table.h"
 #include "ops/ternary_matrix.h"
 #include "threading/pool.h"
 
@@ -14,8 +15,7 @@ namespace tern::ops {
 struct QuantActs {
   int64_t n_tok = 0, k = 0, k_pad = 0;
   AlignedBuffer<int8_t> q;    // [n_tok, k_pad]
-  std::vector<float> scale;   // [n_tok]  s = 127 / absmax
-  std::vector<float> inv_scale;  // [n_tok]  1 / s
+  std::vector<float> inv_scale;  // [n_tok]  1 / s, s = 127 / absmax (what BitLinear's output divides by)
   std::vector<int32_t> qsum;  // [n_tok]  sum of q (undoes the +1 code offset)
 };
 
@@ -39,13 +39,12 @@ inline constexpr int64_t glu_rows(int64_t n_ff) { return (n_ff + kGluRows - 1) /
 inline constexpr int64_t glu_row(int64_t r, bool up) {
   return r / kGluRows * 2 * kGluRows + (up ? kGluRows : 0) + r % kGluRows;
 }
-enum class GluAct { kReluSqr, kSilu };
 // m[t * m_stride + j] = act(gate_j) * up_j for j in [0, n_ff), with gate_j and up_j the
 // ternary_matmul outputs of rows glu_row(j, false / true) of w (w.rows == glu_rows(n_ff)):
-// kReluSqr is max(g, 0)^2 * u (the kernel table's relu_sqr_mul: a NaN gate gives 0), kSilu is
-// g / (1 + exp(-g)) * u (llama.cpp's BitNet graph). Bit-identical to
+// TrAct::kReluSqr is max(g, 0)^2 * u (the kernel table's relu_sqr_mul: a NaN gate gives 0),
+// TrAct::kSilu is g / (1 + exp(-g)) * u (llama.cpp's BitNet graph). Bit-identical to
 // ternary_matmul followed by that activation.
-void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, GluAct act,
+void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a, TrAct act,
                         int64_t n_ff, float* m, int64_t m_stride);
 
 // A weight matrix [rows, cols] applied to float activations (the output head): F16, F32, or

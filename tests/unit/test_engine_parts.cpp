@@ -293,6 +293,19 @@ int drive_into_solo_mode(ThreadPool& pool, int& jobs) {
   return on_worker.load();
 }
 
+// Runs up to 20 jobs of 64 short tasks until a worker (not the caller) takes one; returns how
+// many tasks the workers took.
+int tasks_on_workers(ThreadPool& pool) {
+  std::atomic<int> n{0};
+  for (int j = 0; j < 20 && n.load() == 0; ++j) {
+    pool.parallel_for(64, [&](int64_t, int w) {
+      if (w != 0) n.fetch_add(1);
+      busy_for(5e-5);
+    });
+  }
+  return n.load();
+}
+
 // A worker that keeps the join waiting (as a preempted one would) sends the pool into solo mode:
 // the next jobs run every task on the calling thread; after solo_jobs it uses the workers again.
 TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
@@ -319,14 +332,7 @@ TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
   EXPECT_EQ(not_caller.load(), 0);
   EXPECT_EQ(pool.solo_jobs_run(), 5);
   // Solo mode is over: the worker takes tasks again.
-  std::atomic<int> worker_tasks{0};
-  for (int j = 0; j < 20 && worker_tasks.load() == 0; ++j) {
-    pool.parallel_for(64, [&](int64_t, int w) {
-      if (w != 0) worker_tasks.fetch_add(1);
-      busy(5e-5);
-    });
-  }
-  EXPECT_GT(worker_tasks.load(), 0);
+  EXPECT_GT(tasks_on_workers(pool), 0);
 }
 
 // Solo mode also ends after solo_s, however many solo jobs are left: prefill jobs are long, and
@@ -345,16 +351,10 @@ TEST(ThreadPool, SoloModeEndsAfterItsTimeEvenWithJobsLeft) {
   pool.parallel_for(8, [](int64_t, int) { busy_for(1e-5); });  // within solo_s: solo
   EXPECT_EQ(pool.solo_jobs_run(), 1);
   std::this_thread::sleep_for(std::chrono::milliseconds(80));
-  std::atomic<int> worker_tasks{0};
-  for (int j = 0; j < 20 && worker_tasks.load() == 0; ++j) {
-    pool.parallel_for(64, [&](int64_t, int w) {
-      if (w != 0) worker_tasks.fetch_add(1);
-      busy_for(5e-5);
-    });
-  }
+  const int on_workers = tasks_on_workers(pool);
   EXPECT_EQ(pool.solo_jobs_left(), 0);
   EXPECT_EQ(pool.solo_jobs_run(), 1);
-  EXPECT_GT(worker_tasks.load(), 0);
+  EXPECT_GT(on_workers, 0);
 }
 }  // namespace
 }  // namespace tern
@@ -391,10 +391,10 @@ TEST(Ops, GluMatmulMatchesMatmulThenActivation) {
         std::vector<float> g(static_cast<size_t>(n_tok * n_ff)), u(g.size()), want(g.size());
         ops::ternary_matmul(pool, gate, a, g.data(), n_ff);
         ops::ternary_matmul(pool, up, a, u.data(), n_ff);
-        for (ops::GluAct act : {ops::GluAct::kReluSqr, ops::GluAct::kSilu}) {
+        for (TrAct act : {TrAct::kReluSqr, TrAct::kSilu}) {
           for (size_t i = 0; i < want.size(); ++i) {  // the activations' definitions
             const float r = g[i] > 0.0f ? g[i] : 0.0f;
-            want[i] = act == ops::GluAct::kReluSqr ? r * r * u[i] : g[i] / (1.0f + std::exp(-g[i])) * u[i];
+            want[i] = act == TrAct::kReluSqr ? r * r * u[i] : g[i] / (1.0f + std::exp(-g[i])) * u[i];
           }
           std::vector<float> got(want.size() + 5, -1.0f);  // 5 guard values past the end
           ops::ternary_matmul_glu(pool, fused, a, act, n_ff, got.data(), n_ff);
@@ -448,7 +448,7 @@ TEST(Ops, TernaryMatmulMatchesReferenceAcrossTaskShapes) {
               continue;
             }
             const float want = static_cast<float>(sums[static_cast<size_t>(t * w.rows_pad + r)] - a.qsum[static_cast<size_t>(t)]) *
-                               (1.0f / a.scale[static_cast<size_t>(t)]) * w.row_scale[static_cast<size_t>(r)];
+                               a.inv_scale[static_cast<size_t>(t)] * w.row_scale[static_cast<size_t>(r)];
             ASSERT_EQ(got, want) << "rows=" << rows << " threads=" << threads << " n_tok=" << n_tok << " t=" << t << " r=" << r;
           }
         }
