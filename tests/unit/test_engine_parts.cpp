@@ -315,7 +315,6 @@ TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
   policy.window = 8;
   policy.solo_jobs = 5;
   ThreadPool pool(2, policy);
-  auto busy = busy_for;
   int jobs = 0;
   const int on_worker = drive_into_solo_mode(pool, jobs);
   ASSERT_GT(on_worker, 0) << "the worker never took a task; the test cannot show anything";
@@ -326,7 +325,7 @@ TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
   for (int j = 0; j < 5; ++j) {
     pool.parallel_for(64, [&](int64_t, int w) {
       if (w != 0) not_caller.fetch_add(1);
-      busy(2e-5);
+      busy_for(2e-5);
     });
   }
   EXPECT_EQ(not_caller.load(), 0);
