@@ -256,10 +256,11 @@ void BM_bandwidth(benchmark::State& st) {
 }
 
 // One decoded token of the 2B-4T layout as the engine runs it: 30 layers of ternary matmuls
-// (q|k|v 3840x2560, o 2560x2560, gate|up 13824x2560, down 2560x6912; 0.52 GB of TR16 codes)
-// and the F16 head (128256x2560 in R4; 0.66 GB), through ops:: on a pool of T threads (the
-// argument). Random weights; the first matrix is checked against the reference kernel. Reports
-// the read rate of each part: compare with BM_bandwidth/1024/T run alongside.
+// (q|k|v 3840x2560, o 2560x2560, gate|up 13824x2560, down 2560x6912: 0.52 GB of TR16 codes, or
+// 0.44 GB of TN16) and the F16 head (128256x2560 in R4; 0.66 GB), through ops:: on a pool of T
+// threads (the argument). Both weight layouts are built (random codes) and alternated within
+// every iteration, so their rates compare under the same host conditions; the first matrix of
+// each is checked against the reference kernel. Compare with BM_bandwidth/1024/T run alongside.
 void BM_decode_step(benchmark::State& st) {
   const int n_threads = static_cast<int>(st.range(0));
   constexpr int kLayers = 30;
@@ -274,14 +275,25 @@ void BM_decode_step(benchmark::State& st) {
     rs ^= rs << 17;
     return rs;
   };
-  std::vector<TernaryMatrix> mats(kLayers * 4);
-  double tern_bytes = 0;
-  for (size_t i = 0; i < mats.size(); ++i) {
-    TernaryMatrix& m = mats[i];
-    m.allocate(kShapes[i % 4][0], kShapes[i % 4][1]);
-    for (size_t j = 0; j < m.codes.size(); ++j) m.codes[j] = valid[next() % 81];
-    for (size_t j = 0; j < m.row_scale.size(); ++j) m.row_scale[j] = 1.0f;
-    tern_bytes += static_cast<double>(m.codes.size());
+  std::vector<TernaryMatrix> mats[2];  // [0] TR16, [1] TN16
+  double tern_bytes[2] = {0, 0};
+  for (int lay = 0; lay < 2; ++lay) {
+    mats[lay].resize(kLayers * 4);
+    for (size_t i = 0; i < mats[lay].size(); ++i) {
+      TernaryMatrix& m = mats[lay][i];
+      m.allocate(kShapes[i % 4][0], kShapes[i % 4][1], lay == 1);
+      const int64_t gb = m.group_bytes(), main_bytes = lay == 1 ? tn_supers(m.k_pad) * kTnSuperBytes : 0;
+      for (int64_t g = 0; g < m.n_groups(); ++g) {
+        uint8_t* grp = m.codes.data() + g * gb;
+        for (int64_t j = 0; j < main_bytes; ++j) {
+          const bool sign = j % kTnSuperBytes >= 256;  // sign masks take any bits, nibbles 0..13
+          grp[j] = static_cast<uint8_t>(sign ? next() : next() % 14 | (next() % 14) << 4);
+        }
+        for (int64_t j = main_bytes; j < gb; ++j) grp[j] = valid[next() % 81];
+      }
+      for (size_t j = 0; j < m.row_scale.size(); ++j) m.row_scale[j] = 1.0f;
+      tern_bytes[lay] += static_cast<double>(m.codes.size());
+    }
   }
   AlignedBuffer<uint16_t> head(static_cast<size_t>(f16_r4_size(kVocab, kEmbd)));
   for (size_t j = 0; j < head.size(); ++j) head[j] = static_cast<uint16_t>(0x3c00 ^ (next() & 0x83ff));
@@ -295,10 +307,12 @@ void BM_decode_step(benchmark::State& st) {
   ops::QuantActs a2560, a6912;
   ops::quantize_acts(pool, x.data(), 1, 2560, a2560);
   ops::quantize_acts(pool, x.data(), 1, 6912, a6912);
-  {
-    const TernaryMatrix& m = mats[0];
+  for (int lay = 0; lay < 2; ++lay) {
+    const TernaryMatrix& m = mats[lay][0];
+    const KernelTable* ref = kernel_table_for("ref");
     std::vector<int32_t> acc(static_cast<size_t>(m.rows_pad));
-    kernel_table_for("ref")->tr16_gemm(m.codes.data(), m.n_groups(), m.k_pad, a2560.q.data(), m.k_pad, 1, acc.data(), m.rows_pad);
+    (lay ? ref->tn16_gemm : ref->tr16_gemm)(m.codes.data(), m.n_groups(), m.k_pad, a2560.q.data(), m.k_pad, 1, acc.data(),
+                                          m.rows_pad);
     ops::ternary_matmul(pool, m, a2560, y.data(), m.rows);
     for (int64_t r = 0; r < m.rows; ++r) {
       if (y[static_cast<size_t>(r)] != static_cast<float>(acc[static_cast<size_t>(r)] - a2560.qsum[0]) * a2560.inv_scale[0]) {
@@ -307,23 +321,30 @@ void BM_decode_step(benchmark::State& st) {
       }
     }
   }
-  double t_tern = 0, t_head = 0;
+  double t_tern[2] = {0, 0}, best[2] = {1e9, 1e9}, t_head = 0;
   for (auto _ : st) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (const TernaryMatrix& m : mats) ops::ternary_matmul(pool, m, m.cols == 2560 ? a2560 : a6912, y.data(), m.rows);
+    for (int lay = 0; lay < 2; ++lay) {
+      const auto t0 = std::chrono::steady_clock::now();
+      for (const TernaryMatrix& m : mats[lay]) ops::ternary_matmul(pool, m, m.cols == 2560 ? a2560 : a6912, y.data(), m.rows);
+      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      t_tern[lay] += dt;
+      best[lay] = std::min(best[lay], dt);
+    }
     const auto t1 = std::chrono::steady_clock::now();
     ops::float_matmul(pool, hm, x.data(), 1, logits.data(), kVocab);
-    const auto t2 = std::chrono::steady_clock::now();
-    t_tern += std::chrono::duration<double>(t1 - t0).count();
-    t_head += std::chrono::duration<double>(t2 - t1).count();
+    t_head += std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count();
   }
   benchmark::DoNotOptimize(logits.data());
   const double n = static_cast<double>(st.iterations());
   const double head_bytes = static_cast<double>(kVocab * kEmbd * 2);
-  st.counters["GB/s"] = (tern_bytes + head_bytes) * n / (t_tern + t_head) / 1e9;
-  st.counters["ternary_GB/s"] = tern_bytes * n / t_tern / 1e9;
   st.counters["head_GB/s"] = head_bytes * n / t_head / 1e9;
-  st.counters["tok/s"] = n / (t_tern + t_head);
+  st.counters["tr16_GB/s"] = tern_bytes[0] * n / t_tern[0] / 1e9;
+  st.counters["tn16_GB/s"] = tern_bytes[1] * n / t_tern[1] / 1e9;
+  // The best pass of each layout: the host's bandwidth swings within a run (docs/PERFORMANCE.md).
+  st.counters["tr16_best_GB/s"] = tern_bytes[0] / best[0] / 1e9;
+  st.counters["tn16_best_GB/s"] = tern_bytes[1] / best[1] / 1e9;
+  st.counters["tr16_tok/s"] = n / (t_tern[0] + t_head);
+  st.counters["tn16_tok/s"] = n / (t_tern[1] + t_head);
 }
 
 // 2B-4T shapes: q|k|v fused (3840 x 2560), gate|up (13824 x 2560), down (2560 x 6912).

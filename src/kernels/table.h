@@ -31,6 +31,41 @@ inline constexpr int64_t round_up_rows(int64_t r) { return (r + kTrRows - 1) / k
 // Bytes of one 16-row group.
 inline constexpr int64_t tr_group_bytes(int64_t k_pad) { return k_pad * kTrRows / 4; }
 
+// "TN16", 1.67 bits per weight (docs/PERFORMANCE.md, "TN16"): the same 16-row groups, K_pad and
+// codes, 16% fewer bytes for decode to stream; the layout AVX-512 with VBMI loads weights into.
+// A group is S = K_pad / 96 superblocks of 320 bytes, then (K_pad - 96 S) / 16 blocks of TR16
+// (the tail; K_pad - 96 S is 0, 32 or 64). Superblock s covers columns 96 s + [0, 96) in 128
+// triples (j = 0..3, h = 0..1, i = 0..63):
+//   triple (j, h, i): row 16 g + i / 4, columns c, c + 4, c + 8 with c = 96 s + 24 j + 12 h + i % 4
+//   x = 9 c0 + 3 c1 + c2 (its codes, x in [0, 27)); x <= 13: n = x, sign 0; else n = 26 - x, sign 1
+//   (26 - x is the triple with every code c turned into 2 - c, i.e. every weight negated)
+//   byte 64 j + i:                    n of (j, 0, i) in bits 3:0, n of (j, 1, i) in bits 7:4
+//   bytes 256 + 16 j + 8 h + [0, 8):   the signs of (j, h, 0..63), bit i of the little-endian word
+// One 64-byte load is two registers of 16 rows x 4 triples; a table lookup per code position p
+// gives 16 rows x 4 consecutive columns (c + 4 p), the operand TR16 unpacks to.
+inline constexpr int64_t kTnSuperCols = 96, kTnSuperBytes = 320;
+inline constexpr int64_t tn_supers(int64_t k_pad) { return k_pad / kTnSuperCols; }
+inline constexpr int64_t tn_group_bytes(int64_t k_pad) {
+  return tn_supers(k_pad) * kTnSuperBytes + (k_pad - tn_supers(k_pad) * kTnSuperCols) / kTrBlockCols * 64;
+}
+// Where (lane, column c < 96 S) of a group lives: nibble byte, nibble shift, sign byte, sign bit
+// and code position p (c = triple's c + 4 p).
+struct TnSpot {
+  int64_t byte, sign_byte;
+  int shift, sign_bit, p;
+};
+inline constexpr TnSpot tn16_locate(int64_t lane, int64_t c) {
+  const int64_t s = c / kTnSuperCols, w = c % kTnSuperCols, j = w / 24, h = (w % 24) / 12, p = (w % 12) / 4;
+  const int64_t i = lane * 4 + w % 4, base = s * kTnSuperBytes;
+  return TnSpot{base + 64 * j + i, base + 256 + 16 * j + 8 * h + i / 8, static_cast<int>(4 * h),
+                static_cast<int>(i % 8), static_cast<int>(p)};
+}
+// Code (0..2) at position p of the triple stored as nibble n (0..13) and sign.
+inline constexpr int tn16_code(int n, int sign, int p) {
+  const int c = p == 0 ? n / 9 : p == 1 ? n / 3 % 3 : n % 3;
+  return sign ? 2 - c : c;
+}
+
 // GGUF block sizes the quantized float GEMMs read (the same as formats/blocks.h, repeated here
 // because the kernels are cross-built without the formats library).
 inline constexpr int64_t kQ8_0Elems = 32, kQ8_0Bytes = 34;
@@ -82,6 +117,16 @@ struct KernelTable {
   void (*tr16_bitlinear)(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
                          int64_t q_stride, int64_t n_tok, const TrEpilogue& ep, float* y,
                          int64_t y_stride) = nullptr;
+
+  // TN16 (above): the same sums as tr16_gemm for n_tok <= 4 (decode; ops sends more tokens
+  // through tn16_to_tr16 and the TR16 kernels). codes: the first group, tn_group_bytes apart.
+  void (*tn16_gemm)(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+                    int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) = nullptr;
+  // Rewrites n_groups TN16 groups as TR16 groups (tr_group_bytes apart at tr), exactly.
+  void (*tn16_to_tr16)(const uint8_t* tn, int64_t n_groups, int64_t k_pad, uint8_t* tr) = nullptr;
+  // Whether weights load as TN16 on this path (its tn16 kernels are fast; elsewhere they are
+  // the reference's, for tests).
+  bool prefers_tn16 = false;
 
   // Float GEMM with an F16 (IEEE half) weight matrix in the R4 layout (f16_r4_index below):
   //   out[t * out_stride + r] = sum_i w(r, i) * x[t * k + i]   for r < nrows, t < n_tok
@@ -197,7 +242,8 @@ inline void pack_f16_r4(const uint16_t* src, int64_t nrows, int64_t k, uint16_t*
 template <class Gemm, class Out, class Relu>
 inline void tr16_bitlinear_by_parts(Gemm gemm, Out out, Relu relu, const uint8_t* codes, int64_t n_groups,
                                     int64_t k_pad, const int8_t* q, int64_t q_stride, int64_t n_tok,
-                                    const TrEpilogue& ep, float* y, int64_t y_stride) {
+                                    const TrEpilogue& ep, float* y, int64_t y_stride,
+                                    int64_t group_bytes = 0 /* 0: TR16's; TN16 passes its own */) {
   constexpr int64_t kBufInts = 8192;  // 32 KB: a 2048-row decode chunk of 4 tokens in one call
   alignas(64) int32_t acc[kBufInts];
   alignas(64) float g[kTrRows], u[kTrRows];
@@ -211,7 +257,7 @@ inline void tr16_bitlinear_by_parts(Gemm gemm, Out out, Relu relu, const uint8_t
     const int64_t nt = n_tok - t0 < tok_chunk ? n_tok - t0 : tok_chunk;
     for (int64_t r0 = 0; r0 < rows; r0 += row_chunk) {
       const int64_t nr = rows - r0 < row_chunk ? rows - r0 : row_chunk;
-      gemm(codes + r0 / kTrRows * tr_group_bytes(k_pad), nr / kTrRows, k_pad, q + t0 * q_stride, q_stride, nt, acc, nr);
+      gemm(codes + r0 / kTrRows * (group_bytes ? group_bytes : tr_group_bytes(k_pad)), nr / kTrRows, k_pad, q + t0 * q_stride, q_stride, nt, acc, nr);
       for (int64_t t = 0; t < nt; ++t) {
         const int32_t qs = ep.qsum[t0 + t];
         const float inv = ep.inv_scale[t0 + t];
@@ -249,6 +295,9 @@ inline void tr16_bitlinear_by_parts(Gemm gemm, Out out, Relu relu, const uint8_t
       k.quantize_act = quantize_act;              \
       k.tr16_gemm = tr16_gemm;                    \
       k.tr16_bitlinear = tr16_bitlinear;          \
+      k.tn16_gemm = tn16_gemm;                    \
+      k.tn16_to_tr16 = tn16_to_tr16;              \
+      k.prefers_tn16 = prefers_tn16();            \
       k.f16_gemm = f16_gemm;                      \
       k.f32_gemm = f32_gemm;                      \
       k.q8_0_gemm = q8_0_gemm;                    \

@@ -351,6 +351,7 @@ void ModelLoader::run() {
   const int64_t qd = c.q_dim(), kvd = c.kv_dim();
   const bool sub_norms = f.find_tensor(tensors::layer_tensor(0, tensors::kAttnSubNorm)) != nullptr;
   m.layers_.resize(static_cast<size_t>(c.n_layer));
+  const bool tn16 = tn16_layout_wanted();  // kernels/table.h: TN16 streams 16% fewer bytes per token
   for (int64_t l = 0; l < c.n_layer; ++l) {
     if (opt_.progress) {
       std::fprintf(stderr, "\rtern: loading %s: layer %lld/%lld", f.path().c_str(),
@@ -365,18 +366,18 @@ void ModelLoader::run() {
       load_norm(layer_tensor(l, kAttnSubNorm), qd, L.attn_sub_norm);
       load_norm(layer_tensor(l, kFfnSubNorm), c.n_ff, L.ffn_sub_norm);
     }
-    L.wqkv.allocate(qd + 2 * kvd, c.n_embd);
+    L.wqkv.allocate(qd + 2 * kvd, c.n_embd, tn16);
     // arch "llama" files carry llama.cpp's q/k row permutation (interleaved RoPE pairs).
     const int64_t perm = c.arch == "llama" ? c.head_dim : 0;
     load_ternary(layer_tensor(l, kQ), c.n_embd, qd, L.wqkv, {.row0 = 0, .permute_hd = perm});
     load_ternary(layer_tensor(l, kK), c.n_embd, kvd, L.wqkv, {.row0 = qd, .permute_hd = perm});
     load_ternary(layer_tensor(l, kV), c.n_embd, kvd, L.wqkv, {.row0 = qd + kvd});
-    L.wo.allocate(c.n_embd, qd);
+    L.wo.allocate(c.n_embd, qd, tn16);
     load_ternary(layer_tensor(l, kO), qd, c.n_embd, L.wo, {});
-    L.wgate_up.allocate(ops::glu_rows(c.n_ff), c.n_embd);
+    L.wgate_up.allocate(ops::glu_rows(c.n_ff), c.n_embd, tn16);
     load_ternary(layer_tensor(l, kGate), c.n_embd, c.n_ff, L.wgate_up, {.glu = 0});
     load_ternary(layer_tensor(l, kUp), c.n_embd, c.n_ff, L.wgate_up, {.glu = 1});
-    L.wdown.allocate(c.n_embd, c.n_ff);
+    L.wdown.allocate(c.n_embd, c.n_ff, tn16);
     load_ternary(layer_tensor(l, kDown), c.n_ff, c.n_embd, L.wdown, {});
   }
   if (opt_.progress) std::fprintf(stderr, "\n");
@@ -404,7 +405,9 @@ uint64_t Model::weight_bytes() const {
 
 std::string Model::describe_types() const {
   const char* head = head_.f16 ? "f16" : head_.q8_0 ? "q8_0" : head_.q6_k ? "q6_k" : "f32";
-  return str_cat(proj_type_, " projections, ", head, " head, ", ggml_type_name(tok_embd_->type), " embedding");
+  const bool tn16 = !layers_.empty() && layers_[0].wqkv.tn16;  // in memory (kernels/table.h)
+  return str_cat(proj_type_, tn16 ? " projections (as tn16), " : " projections, ", head, " head, ",
+                 ggml_type_name(tok_embd_->type), " embedding");
 }
 
 void Model::embed(int32_t token, float* out) const {

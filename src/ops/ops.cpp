@@ -77,18 +77,50 @@ MatmulTasks matmul_tasks(const TernaryMatrix& w, const QuantActs& a, int n_threa
   return mt;
 }
 
+// The codes the tasks of one matmul read: w's own, or for a TN16 matrix with more than 4
+// tokens a TR16 copy the calling thread owns, rewritten in parallel first (prefill's tiles run on
+// TR16; at most one matrix, 8.8 MB for 2B-4T's gate|up, stays allocated per calling thread).
+struct MatmulCodes {
+  const uint8_t* codes;
+  bool tn16;  // decode straight from TN16
+};
+
+MatmulCodes matmul_codes(ThreadPool& pool, const KernelTable& kt, const TernaryMatrix& w, int64_t n_tok) {
+  if (!w.tn16) return {w.codes.data(), false};
+  if (n_tok <= 4) return {w.codes.data(), true};
+  thread_local AlignedBuffer<uint8_t> tr;
+  const size_t need = static_cast<size_t>(w.n_groups() * tr_group_bytes(w.k_pad));
+  if (tr.size() < need) tr.resize(need);
+  constexpr int64_t kGroupsPerTask = 8;
+  const int64_t n_tasks = (w.n_groups() + kGroupsPerTask - 1) / kGroupsPerTask;
+  uint8_t* out = tr.data();
+  pool.parallel_for(n_tasks, [&](int64_t task, int) {
+    const int64_t g0 = task * kGroupsPerTask, ng = std::min(kGroupsPerTask, w.n_groups() - g0);
+    kt.tn16_to_tr16(w.codes.data() + g0 * w.group_bytes(), ng, w.k_pad, out + g0 * tr_group_bytes(w.k_pad));
+  });
+  return {out, false};
+}
+
 // One task: rows [r0, r0 + nr_pad) x tokens [t0, t0 + nt) of w through tr16_bitlinear; y is
 // the token-t0 row of the output with its column for row r0 (GLU: output r0 / 2) applied.
-void task_bitlinear(const KernelTable& kt, const TernaryMatrix& w, const QuantActs& a, int64_t r0, int64_t nr_pad,
-                    int64_t t0, int64_t nt, int64_t n_out, TrAct act, float* y, int64_t y_stride) {
+void task_bitlinear(const KernelTable& kt, const TernaryMatrix& w, const MatmulCodes& mc, const QuantActs& a,
+                    int64_t r0, int64_t nr_pad, int64_t t0, int64_t nt, int64_t n_out, TrAct act, float* y,
+                    int64_t y_stride) {
   TrEpilogue ep;
   ep.qsum = a.qsum.data() + t0;
   ep.inv_scale = a.inv_scale.data() + t0;
   ep.row_scale = w.row_scale.data() + r0;
   ep.n_out = n_out;
   ep.act = act;
-  kt.tr16_bitlinear(w.codes.data() + r0 / kTrRows * tr_group_bytes(w.k_pad), nr_pad / kTrRows, w.k_pad,
-                    a.q.data() + t0 * a.k_pad, a.k_pad, nt, ep, y, y_stride);
+  const int8_t* q = a.q.data() + t0 * a.k_pad;
+  if (mc.tn16) {
+    const int64_t gb = tn_group_bytes(w.k_pad);
+    tr16_bitlinear_by_parts(kt.tn16_gemm, kt.bitlinear_out, kt.relu_sqr_mul, mc.codes + r0 / kTrRows * gb,
+                            nr_pad / kTrRows, w.k_pad, q, a.k_pad, nt, ep, y, y_stride, gb);
+    return;
+  }
+  kt.tr16_bitlinear(mc.codes + r0 / kTrRows * tr_group_bytes(w.k_pad), nr_pad / kTrRows, w.k_pad, q, a.k_pad, nt,
+                    ep, y, y_stride);
 }
 
 }  // namespace
@@ -97,12 +129,13 @@ void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a
                     int64_t y_stride) {
   const KernelTable& kt = kernels();
   const MatmulTasks mt = matmul_tasks(w, a, pool.n_threads(), kTrRows);
+  const MatmulCodes mc = matmul_codes(pool, kt, w, a.n_tok);
   pool.parallel_for(mt.row_tasks * mt.tok_tiles, [&](int64_t task, int) {
     const int64_t r0 = (task % mt.row_tasks) * mt.rows_per_task;
     const int64_t t0 = (task / mt.row_tasks) * kTokPerTile;
     const int64_t nr_pad = std::min(mt.rows_per_task, w.rows_pad - r0);
     const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
-    task_bitlinear(kt, w, a, r0, nr_pad, t0, nt, std::min(nr_pad, w.rows - r0), TrAct::kNone, y + t0 * y_stride + r0,
+    task_bitlinear(kt, w, mc, a, r0, nr_pad, t0, nt, std::min(nr_pad, w.rows - r0), TrAct::kNone, y + t0 * y_stride + r0,
                    y_stride);
   });
 }
@@ -114,13 +147,14 @@ void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantAct
   static_assert(kRowsPerTask % (2 * kGluRows) == 0 && kMaxDecodeRows % (2 * kGluRows) == 0);
   const KernelTable& kt = kernels();
   const MatmulTasks mt = matmul_tasks(w, a, pool.n_threads(), 2 * kGluRows);
+  const MatmulCodes mc = matmul_codes(pool, kt, w, a.n_tok);
   pool.parallel_for(mt.row_tasks * mt.tok_tiles, [&](int64_t task, int) {
     const int64_t r0 = (task % mt.row_tasks) * mt.rows_per_task;
     const int64_t t0 = (task / mt.row_tasks) * kTokPerTile;
     const int64_t nr_pad = std::min(mt.rows_per_task, w.rows_pad - r0);
     const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
     const int64_t j0 = r0 / 2;  // first output of the task
-    task_bitlinear(kt, w, a, r0, nr_pad, t0, nt, std::min(nr_pad / 2, n_ff - j0), act, m + t0 * m_stride + j0,
+    task_bitlinear(kt, w, mc, a, r0, nr_pad, t0, nt, std::min(nr_pad / 2, n_ff - j0), act, m + t0 * m_stride + j0,
                    m_stride);
   });
 }

@@ -1,5 +1,5 @@
-// A ternary weight matrix repacked for the kernels: tern's TR16 layout (kernels/table.h,
-// docs/PERFORMANCE.md) plus one float scale per output row, so
+// A ternary weight matrix repacked for the kernels: tern's TR16 layout, or TN16 where the kernel
+// table prefers it (kernels/table.h, docs/PERFORMANCE.md), plus one float scale per output row, so
 // out[r] = row_scale[r] * sum_k t(r,k) x(k). Per-tensor scales (I2_S, BitNet) are the common case
 // and simply repeat; per-row scales come from fusing several tensors (q|k|v) or from files with
 // per-row block scales.
@@ -16,17 +16,24 @@ struct TernaryMatrix {
   int64_t cols = 0;      // input features (K)
   int64_t rows_pad = 0;  // rows rounded up to 16; padding rows have zero weights
   int64_t k_pad = 0;     // K rounded up to 128; padding codes are 1 (zero weight)
-  AlignedBuffer<uint8_t> codes;     // [rows_pad / 16 groups][k_pad / 16 blocks][64 bytes]
+  bool tn16 = false;     // layout of codes: TN16 or TR16
+  AlignedBuffer<uint8_t> codes;     // [rows_pad / 16 groups][group_bytes()]
   AlignedBuffer<float> row_scale;   // [rows_pad] (0 on padding rows)
 
-  void allocate(int64_t n_rows, int64_t n_cols);
+  void allocate(int64_t n_rows, int64_t n_cols, bool as_tn16 = false);
   // Writes row r from trits in {-1, 0, 1} (cols values). Rows may be set from several threads
   // at once: each row owns its bytes.
   void set_row(int64_t r, const int8_t* trits, float scale);
   // Reads row r back into trits (cols values); for tests and debugging.
   void get_row(int64_t r, int8_t* trits) const;
   int64_t n_groups() const { return rows_pad / 16; }
+  int64_t group_bytes() const;
   size_t bytes() const { return codes.size() + row_scale.size() * sizeof(float); }
 };
+
+// The layout weights load as: TN16 where the kernel table prefers it, else TR16.
+// TERN_LAYOUT=tr16|tn16 overrides (A/B measurements; tn16 on any path runs the reference's TN16
+// kernels, for tests); any other value is an error.
+bool tn16_layout_wanted();
 
 }  // namespace tern

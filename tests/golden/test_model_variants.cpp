@@ -6,10 +6,12 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <map>
 
+#include "core/error.h"
 #include "engine/dummy.h"
 #include "formats/formats.h"
 #include "engine/session.h"
@@ -219,6 +221,46 @@ TEST(ModelVariants, HalfPrecisionKvCacheStaysCloseToF32) {
   EXPECT_LT(rel_err(f16, f32), 2e-2);
   const ModelConfig& c = m->config();
   EXPECT_EQ(KvCache(c, 1, 64, KvType::kF16).bytes() * 2, KvCache(c, 1, 64).bytes());
+  std::remove(p.c_str());
+}
+
+// TN16 weights (the layout AVX-512 with VBMI loads; TERN_LAYOUT forces either on any path) give
+// logits equal to TR16's to the bit: prefill (TN16 rewritten to TR16 for the GEMM tiles) and
+// decode (TN16 kernels); and hold fewer bytes.
+TEST(ModelVariants, Tn16WeightsGiveTheSameLogitsAsTr16) {
+  const std::string p = make_dummy("tn16.gguf", GgmlType::I2_S, GgmlType::F16);
+  const char* old = std::getenv("TERN_LAYOUT");
+  const std::string saved = old ? old : "";
+  std::vector<float> out[2];
+  uint64_t bytes[2] = {0, 0};
+  for (int lay = 0; lay < 2; ++lay) {
+    ::setenv("TERN_LAYOUT", lay ? "tn16" : "tr16", 1);
+    auto m = Model::load(p, LoadOptions{});
+    bytes[lay] = m->weight_bytes();
+    const int64_t nv = m->config().n_vocab;
+    std::vector<int32_t> toks(40);
+    for (size_t i = 0; i < toks.size(); ++i) toks[i] = static_cast<int32_t>((i * 7919 + 3) % static_cast<size_t>(nv));
+    Session s(*m, 64, 2);
+    out[lay] = s.eval_all(std::vector<int32_t>(toks.begin(), toks.begin() + 30), 512);
+    for (size_t i = 30; i < toks.size(); ++i) {
+      const std::vector<float>& lg = s.eval({toks[i]});
+      out[lay].insert(out[lay].end(), lg.begin(), lg.end());
+    }
+  }
+  ::setenv("TERN_LAYOUT", "bogus", 1);
+  try {
+    (void)Model::load(p, LoadOptions{});
+    ADD_FAILURE() << "TERN_LAYOUT=bogus was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tr16 or tn16"), std::string::npos) << e.what();
+  }
+  if (old) {
+    ::setenv("TERN_LAYOUT", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TERN_LAYOUT");
+  }
+  EXPECT_EQ(out[0], out[1]);
+  EXPECT_LT(bytes[1], bytes[0]);
   std::remove(p.c_str());
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/aligned.h"
@@ -279,6 +280,114 @@ TEST(Kernels, TernaryMatrixRoundTripsThroughTr16) {
     for (int64_t r = 0; r < rows; ++r) {
       m.get_row(r, back.data());
       ASSERT_EQ(back, std::vector<int8_t>(trits.begin() + r * k, trits.begin() + (r + 1) * k)) << "row " << r;
+    }
+  }
+}
+
+// Packs trits into TN16 groups from the layout description in table.h (independent of
+// TernaryMatrix and of the kernels' decoding).
+std::vector<uint8_t> pack_tn16(const std::vector<int8_t>& trits, int64_t nrows, int64_t k) {
+  const int64_t k_pad = round_up_k(k), rows_pad = round_up_rows(nrows), gb = tn_group_bytes(k_pad);
+  const int64_t n_super = k_pad / 96;
+  auto code = [&](int64_t row, int64_t col) { return (row < nrows && col < k) ? trits[row * k + col] + 1 : 1; };
+  std::vector<uint8_t> out(static_cast<size_t>(rows_pad / 16 * gb), 0);
+  for (int64_t g = 0; g < rows_pad / 16; ++g) {
+    uint8_t* grp = out.data() + g * gb;
+    for (int64_t s = 0; s < n_super; ++s) {
+      for (int j = 0; j < 4; ++j) {
+        for (int h = 0; h < 2; ++h) {
+          for (int i = 0; i < 64; ++i) {
+            const int64_t row = 16 * g + i / 4, c = 96 * s + 24 * j + 12 * h + i % 4;
+            const int x = 9 * code(row, c) + 3 * code(row, c + 4) + code(row, c + 8);
+            grp[s * 320 + 64 * j + i] |= static_cast<uint8_t>((x <= 13 ? x : 26 - x) << (4 * h));
+            if (x > 13) grp[s * 320 + 256 + 16 * j + 8 * h + i / 8] |= static_cast<uint8_t>(1 << (i % 8));
+          }
+        }
+      }
+    }
+    for (int64_t b = 0; b < (k_pad - 96 * n_super) / 16; ++b) {  // the tail, as TR16
+      for (int i = 0; i < 64; ++i) {
+        uint8_t v = 0;
+        for (int sh = 0; sh < 4; ++sh) v |= static_cast<uint8_t>(code(16 * g + i / 4, 96 * n_super + 16 * b + 4 * sh + i % 4) << (2 * sh));
+        grp[n_super * 320 + b * 64 + i] = v;
+      }
+    }
+  }
+  return out;
+}
+
+TEST(Kernels, TernaryMatrixRoundTripsThroughTn16) {
+  std::mt19937 rng(6);
+  std::uniform_int_distribution<int> trit(-1, 1);
+  // K_pad 128, 256, 384, 640: tails of 32, 64, 0 and 64 columns after the superblocks
+  for (int64_t k : {3, 200, 384, 600}) {
+    const int64_t rows = 37;
+    std::vector<int8_t> trits(static_cast<size_t>(rows * k));
+    for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
+    TernaryMatrix m, m2;
+    m.allocate(rows, k, true);
+    for (int64_t r = 0; r < rows; ++r) m.set_row(r, trits.data() + r * k, 0.5f);
+    const std::vector<uint8_t> want = pack_tn16(trits, rows, k);
+    ASSERT_EQ(std::vector<uint8_t>(m.codes.data(), m.codes.data() + m.codes.size()), want) << "k=" << k;
+    // Rows set from two threads (neighbours share sign bytes), and a row set twice, end the same.
+    m2.allocate(rows, k, true);
+    std::vector<int8_t> flipped(static_cast<size_t>(k));
+    for (int64_t i = 0; i < k; ++i) flipped[i] = static_cast<int8_t>(-trits[i]);
+    m2.set_row(0, flipped.data(), 0.5f);
+    std::thread other([&] {
+      for (int64_t r = 1; r < rows; r += 2) m2.set_row(r, trits.data() + r * k, 0.5f);
+    });
+    for (int64_t r = 0; r < rows; r += 2) m2.set_row(r, trits.data() + r * k, 0.5f);
+    other.join();
+    ASSERT_EQ(std::vector<uint8_t>(m2.codes.data(), m2.codes.data() + m2.codes.size()), want) << "k=" << k;
+    std::vector<int8_t> back(static_cast<size_t>(k));
+    for (int64_t r = 0; r < rows; ++r) {
+      m.get_row(r, back.data());
+      ASSERT_EQ(back, std::vector<int8_t>(trits.begin() + r * k, trits.begin() + (r + 1) * k)) << "row " << r;
+    }
+  }
+}
+
+// TN16 on every ISA: tn16_gemm gives TR16's exact sums, tn16_to_tr16 TR16's exact bytes.
+TEST(Kernels, Tn16KernelsMatchTr16Exactly) {
+  std::mt19937 rng(7);
+  std::uniform_int_distribution<int> trit(-1, 1), act(-128, 127);
+  const KernelTable& ref = *kernel_table_for("ref");
+  for (int64_t k : {5, 200, 384, 600, 2560}) {
+    const int64_t k_pad = round_up_k(k);
+    for (int64_t nrows : {16, 50}) {
+      const int64_t rows_pad = round_up_rows(nrows), n_groups = rows_pad / 16;
+      std::vector<int8_t> trits(static_cast<size_t>(nrows * k));
+      for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
+      for (int64_t i = 0; i < k; ++i) trits[i] = 1;  // row 0 all +1, row 1 all -1
+      for (int64_t i = 0; i < k; ++i) trits[k + i] = -1;
+      const std::vector<uint8_t> tr = pack_tr16(trits, nrows, k), tn_packed = pack_tn16(trits, nrows, k);
+      std::vector<uint8_t> cbuf(tn_packed.size() + 64);
+      uint8_t* tn = cbuf.data() + 5;  // misaligned on purpose
+      std::copy(tn_packed.begin(), tn_packed.end(), tn);
+      for (int64_t nt : {1, 2, 3, 4, 6}) {
+        const int64_t q_stride = k_pad + 32;
+        AlignedBuffer<int8_t> qbuf(static_cast<size_t>(nt * q_stride + 64));
+        int8_t* q = qbuf.data() + 3;
+        for (int64_t t = 0; t < nt; ++t) {
+          for (int64_t i = 0; i < q_stride; ++i) q[t * q_stride + i] = i < k ? static_cast<int8_t>(act(rng)) : 0;
+        }
+        for (int64_t i = 0; i < k; ++i) q[i] = -128;
+        const int64_t out_stride = rows_pad + 3;
+        std::vector<int32_t> want(static_cast<size_t>(nt * out_stride), -7);
+        ref.tr16_gemm(tr.data(), n_groups, k_pad, q, q_stride, nt, want.data(), out_stride);
+        for (const KernelTable* kt : runnable_tables()) {
+          std::vector<int32_t> got(want.size(), -7);
+          kt->tn16_gemm(tn, n_groups, k_pad, q, q_stride, nt, got.data(), out_stride);
+          ASSERT_EQ(got, want) << kt->isa << " k=" << k << " rows=" << nrows << " n_tok=" << nt;
+        }
+      }
+      for (const KernelTable* kt : runnable_tables()) {
+        std::vector<uint8_t> got(tr.size() + 64, 0xee);
+        kt->tn16_to_tr16(tn, n_groups, k_pad, got.data());
+        ASSERT_EQ(std::vector<uint8_t>(got.begin(), got.begin() + static_cast<int64_t>(tr.size())), tr) << kt->isa << " k=" << k;
+        ASSERT_EQ(got[tr.size()], 0xee) << kt->isa << " wrote past its groups";
+      }
     }
   }
 }

@@ -48,6 +48,48 @@ void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8
   }
 }
 
+// Reads TN16 exactly as table.h describes it, one code at a time (the tail as TR16).
+int tn16_code_at(const uint8_t* grp, int64_t k_pad, int64_t lane, int64_t c) {
+  const int64_t main_cols = tn_supers(k_pad) * kTnSuperCols;
+  if (c >= main_cols) {
+    const int64_t w = c - main_cols, b = w / kTrBlockCols;
+    const uint8_t v = grp[tn_supers(k_pad) * kTnSuperBytes + b * 64 + lane * 4 + w % 4];
+    return (v >> (2 * ((w % kTrBlockCols) / 4))) & 3;
+  }
+  const TnSpot at = tn16_locate(lane, c);
+  return tn16_code((grp[at.byte] >> at.shift) & 15, (grp[at.sign_byte] >> at.sign_bit) & 1, at.p);
+}
+
+void tn16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+               int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
+  for (int64_t g = 0; g < n_groups; ++g) {
+    const uint8_t* grp = codes + g * tn_group_bytes(k_pad);
+    for (int64_t lane = 0; lane < kTrRows; ++lane) {
+      for (int64_t t = 0; t < n_tok; ++t) {
+        int32_t acc = 0;
+        for (int64_t c = 0; c < k_pad; ++c) acc += tn16_code_at(grp, k_pad, lane, c) * q[t * q_stride + c];
+        out[t * out_stride + g * kTrRows + lane] = acc;
+      }
+    }
+  }
+}
+
+void tn16_to_tr16(const uint8_t* tn, int64_t n_groups, int64_t k_pad, uint8_t* tr) {
+  for (int64_t g = 0; g < n_groups; ++g) {
+    const uint8_t* grp = tn + g * tn_group_bytes(k_pad);
+    uint8_t* out = tr + g * tr_group_bytes(k_pad);
+    std::memset(out, 0, static_cast<size_t>(tr_group_bytes(k_pad)));
+    for (int64_t lane = 0; lane < kTrRows; ++lane) {
+      for (int64_t c = 0; c < k_pad; ++c) {
+        const int64_t b = c / kTrBlockCols, w = c % kTrBlockCols;
+        out[b * 64 + lane * 4 + w % 4] |= static_cast<uint8_t>(tn16_code_at(grp, k_pad, lane, c) << (2 * (w / 4)));
+      }
+    }
+  }
+}
+
+constexpr bool prefers_tn16() { return false; }
+
 void f16_gemm(const uint16_t* w, int64_t nrows, int64_t k, const float* x, int64_t n_tok,
               float* out, int64_t out_stride) {
   for (int64_t r = 0; r < nrows; ++r) {

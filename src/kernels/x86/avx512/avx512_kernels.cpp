@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/cpu.h"
 #include "core/fp16.h"
 #include "kernels/table.h"
 
@@ -14,6 +15,9 @@ namespace tern::avx512 {
 
 void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
                int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride);
+void tn16_gemm_vbmi(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q, int64_t q_stride,
+                    int64_t n_tok, int32_t* out, int64_t out_stride);
+void tn16_to_tr16_vbmi(const uint8_t* tn, int64_t n_groups, int64_t k_pad, uint8_t* tr);
 void tr16_bitlinear_tiles(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
                           int64_t q_stride, int64_t n_tok, const TrEpilogue& ep, float* y, int64_t y_stride);
 
@@ -498,6 +502,27 @@ void f32_to_f16(const float* src, int64_t n, uint16_t* dst) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT));
   }
   for (; i < n; ++i) dst[i] = f32_to_fp16(src[i]);
+}
+
+// TN16 (avx512_tn16.cpp) needs VBMI's vpermb; without it (e.g. Cascade Lake) weights stay
+// TR16 and these entries are the reference's, for tests.
+bool prefers_tn16() { return cpu_features().avx512vbmi; }
+void tn16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+               int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
+  static const bool vbmi = prefers_tn16();
+  if (vbmi) {
+    tn16_gemm_vbmi(codes, n_groups, k_pad, q, q_stride, n_tok, out, out_stride);
+  } else {
+    ref::table().tn16_gemm(codes, n_groups, k_pad, q, q_stride, n_tok, out, out_stride);
+  }
+}
+void tn16_to_tr16(const uint8_t* tn, int64_t n_groups, int64_t k_pad, uint8_t* tr) {
+  static const bool vbmi = prefers_tn16();
+  if (vbmi) {
+    tn16_to_tr16_vbmi(tn, n_groups, k_pad, tr);
+  } else {
+    ref::table().tn16_to_tr16(tn, n_groups, k_pad, tr);
+  }
 }
 
 }  // namespace
