@@ -15,7 +15,7 @@
 // the operand vpdpbusd (AVX-512 VNNI, one lane per row), maddubs (AVX2, 8 rows per register)
 // and sdot (NEON, 4 rows per register) want, with the 4 matching activations broadcast.
 // Codes are t + 1 in {0,1,2}. Kernels return raw sums S = sum(code * q); the caller recovers
-// sum(t * q) = S - sum(q).
+// sum(t * q) = S - sum(q). TN16 (below) packs the same codes at 1.67 bits for decode.
 #pragma once
 
 #include <cstdint>

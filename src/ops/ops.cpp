@@ -77,29 +77,41 @@ MatmulTasks matmul_tasks(const TernaryMatrix& w, const QuantActs& a, int n_threa
   return mt;
 }
 
-// The codes the tasks of one matmul read: w's own, or for a TN16 matrix with more than 4
-// tokens a TR16 copy the calling thread owns, rewritten in parallel first (prefill's tiles run on
-// TR16; at most one matrix, 8.8 MB for 2B-4T's gate|up, stays allocated per calling thread).
+// TN16 with more than 4 tokens (prefill): tasks of 32 rows (a GLU gate/up pair) x every token.
+// A task rewrites its rows to TR16 once, into a per-thread buffer that stays in L2 (20 KB at
+// K = 2560), and runs the TR16 tiles over all token tiles from there.
+void tn16_prefill(ThreadPool& pool, const KernelTable& kt, const TernaryMatrix& w, const QuantActs& a, TrAct act,
+                  int64_t n_out_total, float* y, int64_t y_stride) {
+  constexpr int64_t kRows = 2 * kTrRows;
+  const bool glu = act != TrAct::kNone;
+  pool.parallel_for((w.rows_pad + kRows - 1) / kRows, [&](int64_t task, int) {
+    thread_local AlignedBuffer<uint8_t> tr;
+    const int64_t r0 = task * kRows, nr = std::min(kRows, w.rows_pad - r0), ng = nr / kTrRows;
+    const int64_t j0 = glu ? r0 / 2 : r0;
+    const int64_t n_out = std::min(glu ? nr / 2 : nr, n_out_total - j0);
+    if (n_out <= 0) return;
+    const size_t need = static_cast<size_t>(ng * tr_group_bytes(w.k_pad));
+    if (tr.size() < need) tr.resize(need);
+    kt.tn16_to_tr16(w.codes.data() + r0 / kTrRows * w.group_bytes(), ng, w.k_pad, tr.data());
+    TrEpilogue ep;
+    ep.row_scale = w.row_scale.data() + r0;
+    ep.n_out = n_out;
+    ep.act = act;
+    for (int64_t t0 = 0; t0 < a.n_tok; t0 += kTokPerTile) {
+      const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
+      ep.qsum = a.qsum.data() + t0;
+      ep.inv_scale = a.inv_scale.data() + t0;
+      kt.tr16_bitlinear(tr.data(), ng, w.k_pad, a.q.data() + t0 * a.k_pad, a.k_pad, nt, ep, y + t0 * y_stride + j0,
+                        y_stride);
+    }
+  });
+}
+
+// The codes of one matmul's tasks: w's own, read as TN16 (decode) or TR16.
 struct MatmulCodes {
   const uint8_t* codes;
-  bool tn16;  // decode straight from TN16
+  bool tn16;
 };
-
-MatmulCodes matmul_codes(ThreadPool& pool, const KernelTable& kt, const TernaryMatrix& w, int64_t n_tok) {
-  if (!w.tn16) return {w.codes.data(), false};
-  if (n_tok <= 4) return {w.codes.data(), true};
-  thread_local AlignedBuffer<uint8_t> tr;
-  const size_t need = static_cast<size_t>(w.n_groups() * tr_group_bytes(w.k_pad));
-  if (tr.size() < need) tr.resize(need);
-  constexpr int64_t kGroupsPerTask = 8;
-  const int64_t n_tasks = (w.n_groups() + kGroupsPerTask - 1) / kGroupsPerTask;
-  uint8_t* out = tr.data();
-  pool.parallel_for(n_tasks, [&](int64_t task, int) {
-    const int64_t g0 = task * kGroupsPerTask, ng = std::min(kGroupsPerTask, w.n_groups() - g0);
-    kt.tn16_to_tr16(w.codes.data() + g0 * w.group_bytes(), ng, w.k_pad, out + g0 * tr_group_bytes(w.k_pad));
-  });
-  return {out, false};
-}
 
 // One task: rows [r0, r0 + nr_pad) x tokens [t0, t0 + nt) of w through tr16_bitlinear; y is
 // the token-t0 row of the output with its column for row r0 (GLU: output r0 / 2) applied.
@@ -129,7 +141,11 @@ void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a
                     int64_t y_stride) {
   const KernelTable& kt = kernels();
   const MatmulTasks mt = matmul_tasks(w, a, pool.n_threads(), kTrRows);
-  const MatmulCodes mc = matmul_codes(pool, kt, w, a.n_tok);
+  if (w.tn16 && a.n_tok > 4) {
+    tn16_prefill(pool, kt, w, a, TrAct::kNone, w.rows, y, y_stride);
+    return;
+  }
+  const MatmulCodes mc{w.codes.data(), w.tn16};
   pool.parallel_for(mt.row_tasks * mt.tok_tiles, [&](int64_t task, int) {
     const int64_t r0 = (task % mt.row_tasks) * mt.rows_per_task;
     const int64_t t0 = (task / mt.row_tasks) * kTokPerTile;
@@ -147,7 +163,11 @@ void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantAct
   static_assert(kRowsPerTask % (2 * kGluRows) == 0 && kMaxDecodeRows % (2 * kGluRows) == 0);
   const KernelTable& kt = kernels();
   const MatmulTasks mt = matmul_tasks(w, a, pool.n_threads(), 2 * kGluRows);
-  const MatmulCodes mc = matmul_codes(pool, kt, w, a.n_tok);
+  if (w.tn16 && a.n_tok > 4) {
+    tn16_prefill(pool, kt, w, a, act, n_ff, m, m_stride);
+    return;
+  }
+  const MatmulCodes mc{w.codes.data(), w.tn16};
   pool.parallel_for(mt.row_tasks * mt.tok_tiles, [&](int64_t task, int) {
     const int64_t r0 = (task % mt.row_tasks) * mt.rows_per_task;
     const int64_t t0 = (task / mt.row_tasks) * kTokPerTile;
