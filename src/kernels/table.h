@@ -329,4 +329,14 @@ namespace ref {
 const KernelTable& table();
 }
 
+// The TN16 entries of paths whose weights stay TR16 (AVX2, NEON, AVX-512 without VBMI): the
+// reference's, so the table is complete and tests can run them anywhere.
+inline void tn16_gemm_by_ref(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+                             int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
+  ref::table().tn16_gemm(codes, n_groups, k_pad, q, q_stride, n_tok, out, out_stride);
+}
+inline void tn16_to_tr16_by_ref(const uint8_t* tn, int64_t n_groups, int64_t k_pad, uint8_t* tr) {
+  ref::table().tn16_to_tr16(tn, n_groups, k_pad, tr);
+}
+
 }  // namespace tern

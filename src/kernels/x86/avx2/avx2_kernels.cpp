@@ -444,14 +444,9 @@ void f32_to_f16(const float* src, int64_t n, uint16_t* dst) {
   for (; i < n; ++i) dst[i] = f32_to_fp16(src[i]);
 }
 
-// TN16 is not this path's layout (table.h): its entries are the reference's, for tests.
-void tn16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
-               int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
-  ref::table().tn16_gemm(codes, n_groups, k_pad, q, q_stride, n_tok, out, out_stride);
-}
-void tn16_to_tr16(const uint8_t* tn, int64_t n_groups, int64_t k_pad, uint8_t* tr) {
-  ref::table().tn16_to_tr16(tn, n_groups, k_pad, tr);
-}
+// Weights stay TR16 on this path; the TN16 entries are the reference's (table.h).
+constexpr auto tn16_gemm = &tn16_gemm_by_ref;
+constexpr auto tn16_to_tr16 = &tn16_to_tr16_by_ref;
 constexpr bool prefers_tn16() { return false; }
 
 }  // namespace

@@ -513,7 +513,7 @@ void tn16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8
   if (vbmi) {
     tn16_gemm_vbmi(codes, n_groups, k_pad, q, q_stride, n_tok, out, out_stride);
   } else {
-    ref::table().tn16_gemm(codes, n_groups, k_pad, q, q_stride, n_tok, out, out_stride);
+    tn16_gemm_by_ref(codes, n_groups, k_pad, q, q_stride, n_tok, out, out_stride);
   }
 }
 void tn16_to_tr16(const uint8_t* tn, int64_t n_groups, int64_t k_pad, uint8_t* tr) {
@@ -521,7 +521,7 @@ void tn16_to_tr16(const uint8_t* tn, int64_t n_groups, int64_t k_pad, uint8_t* t
   if (vbmi) {
     tn16_to_tr16_vbmi(tn, n_groups, k_pad, tr);
   } else {
-    ref::table().tn16_to_tr16(tn, n_groups, k_pad, tr);
+    tn16_to_tr16_by_ref(tn, n_groups, k_pad, tr);
   }
 }
 

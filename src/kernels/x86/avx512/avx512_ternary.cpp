@@ -21,19 +21,10 @@
 #include <type_traits>
 
 #include "kernels/table.h"
+#include "kernels/x86/avx512/avx512_common.h"
 
 namespace tern::avx512 {
 namespace {
-
-inline __m512i bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
-
-// Software prefetch distance for the decode stream (64 blocks ahead; 1 KB measured ~2% slower
-// in the decode sequence with two threads, docs/PERFORMANCE.md).
-constexpr int64_t kPrefetch = 4096;
 
 template <int NG>
 void gemv_tile(const uint8_t* codes, int64_t k_pad, const int8_t* q, int32_t* out) {

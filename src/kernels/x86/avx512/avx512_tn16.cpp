@@ -13,15 +13,10 @@
 #include <cstring>
 
 #include "kernels/table.h"
+#include "kernels/x86/avx512/avx512_common.h"
 
 namespace tern::avx512 {
 namespace {
-
-inline __m512i bcast4(const int8_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, 4);
-  return _mm512_set1_epi32(v);
-}
 
 inline __mmask64 load_mask(const uint8_t* p) {
   uint64_t m;
@@ -52,8 +47,6 @@ inline void tn_indices(const uint8_t* sb, int j, __m512i* lo, __m512i* hi) {
   *lo = _mm512_mask_add_epi8(l, load_mask(sb + 256 + 16 * j), l, sixteen);
   *hi = _mm512_mask_add_epi8(h, load_mask(sb + 256 + 16 * j + 8), h, sixteen);
 }
-
-constexpr int64_t kPrefetch = 4096;  // as the TR16 GEMV
 
 // One group x NT tokens. NT == 1 keeps 6 accumulators (one per code register of a chunk) to
 // hide vpdpbusd's latency; more tokens share the work between theirs.
