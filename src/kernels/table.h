@@ -177,20 +177,26 @@ struct KernelTable {
   void (*bitlinear_out)(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale,
                         const float* row_scale, float* y) = nullptr;
   // RMSNorm: out[i] = x[i] * inv * w[i] with inv = rms_norm_inv(partials of x, ...) below: the
-  // mean of squares in double from 8 partial sums (partial j adds x[8 m + j]^2 in order of m).
+  // mean of squares in double from 32 partial sums (partial j adds x[32 m + j]^2 in order of m;
+  // 32 so that SIMD paths run 4+ independent chains instead of waiting on one).
   // out may alias x.
   void (*rms_norm)(const float* x, const float* w, int64_t n, float eps, float* out) = nullptr;
   // out[j] = max(g[j], 0)^2 * u[j] (a NaN gate gives 0); out must not overlap g or u.
   void (*relu_sqr_mul)(const float* g, const float* u, float* out, int64_t n) = nullptr;
 };
 
-// RMSNorm's 1 / rms from the 8 partial sums of squares of the first n / 8 * 8 values; the tail
-// past them joins partial 0. Shared by every path so that all agree to the bit.
-inline float rms_norm_inv(const double* part8, const float* x, int64_t n, float eps) {
-  double p0 = part8[0];
-  for (int64_t i = n / 8 * 8; i < n; ++i) p0 += static_cast<double>(x[i]) * x[i];
-  const double ss = ((p0 + part8[1]) + (part8[2] + part8[3])) + ((part8[4] + part8[5]) + (part8[6] + part8[7]));
-  return 1.0f / __builtin_sqrtf(static_cast<float>(ss / static_cast<double>(n)) + eps);
+// RMSNorm's 1 / rms from the 32 partial sums of squares of the first n / 32 * 32 values; the
+// tail past them joins partial 0, then the partials are added pairwise (j + 16 into j, then
+// j + 8, ...). Shared by every path so that all agree to the bit.
+inline constexpr int kNormParts = 32;
+inline float rms_norm_inv(const double* part32, const float* x, int64_t n, float eps) {
+  double p[kNormParts];
+  for (int j = 0; j < kNormParts; ++j) p[j] = part32[j];
+  for (int64_t i = n / kNormParts * kNormParts; i < n; ++i) p[0] += static_cast<double>(x[i]) * x[i];
+  for (int w = kNormParts / 2; w >= 1; w /= 2) {
+    for (int j = 0; j < w; ++j) p[j] += p[j + w];
+  }
+  return 1.0f / __builtin_sqrtf(static_cast<float>(p[0] / static_cast<double>(n)) + eps);
 }
 
 // F16 weights (the output head) use tern's "R4" layout, repacked at load. Rows come in

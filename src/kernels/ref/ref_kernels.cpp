@@ -210,9 +210,9 @@ void bitlinear_out(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale,
 }
 
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
-  double part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (int64_t i0 = 0; i0 + 8 <= n; i0 += 8) {
-    for (int j = 0; j < 8; ++j) part[j] += static_cast<double>(x[i0 + j]) * x[i0 + j];
+  double part[kNormParts] = {};
+  for (int64_t i0 = 0; i0 + kNormParts <= n; i0 += kNormParts) {
+    for (int j = 0; j < kNormParts; ++j) part[j] += static_cast<double>(x[i0 + j]) * x[i0 + j];
   }
   const float inv = rms_norm_inv(part, x, n, eps);
   for (int64_t i = 0; i < n; ++i) out[i] = x[i] * inv * w[i];

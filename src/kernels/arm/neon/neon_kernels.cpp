@@ -347,23 +347,21 @@ void bitlinear_out(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale,
 }
 
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
-  // Partial sums (0,1) (2,3) (4,5) (6,7) in four registers; products of two floats are exact in
-  // double, so the fused multiply-add rounds exactly as the reference's multiply then add.
-  float64x2_t p01 = vdupq_n_f64(0.0), p23 = p01, p45 = p01, p67 = p01;
-  for (int64_t i = 0; i + 8 <= n; i += 8) {
-    const float32x4_t a = vld1q_f32(x + i), b = vld1q_f32(x + i + 4);
-    const float64x2_t a0 = vcvt_f64_f32(vget_low_f32(a)), a1 = vcvt_high_f64_f32(a);
-    const float64x2_t b0 = vcvt_f64_f32(vget_low_f32(b)), b1 = vcvt_high_f64_f32(b);
-    p01 = vfmaq_f64(p01, a0, a0);
-    p23 = vfmaq_f64(p23, a1, a1);
-    p45 = vfmaq_f64(p45, b0, b0);
-    p67 = vfmaq_f64(p67, b1, b1);
+  // Lane l of accumulator a is partial sum 2 a + l: sixteen independent chains. Products of two
+  // floats are exact in double, so the fused multiply-add rounds exactly as the reference's
+  // multiply then add.
+  float64x2_t acc[16];
+  for (auto& a : acc) a = vdupq_n_f64(0.0);
+  for (int64_t i = 0; i + kNormParts <= n; i += kNormParts) {
+    for (int a = 0; a < 8; ++a) {
+      const float32x4_t v = vld1q_f32(x + i + 4 * a);
+      const float64x2_t lo = vcvt_f64_f32(vget_low_f32(v)), hi = vcvt_high_f64_f32(v);
+      acc[2 * a] = vfmaq_f64(acc[2 * a], lo, lo);
+      acc[2 * a + 1] = vfmaq_f64(acc[2 * a + 1], hi, hi);
+    }
   }
-  double part[8];
-  vst1q_f64(part, p01);
-  vst1q_f64(part + 2, p23);
-  vst1q_f64(part + 4, p45);
-  vst1q_f64(part + 6, p67);
+  double part[kNormParts];
+  for (int a = 0; a < 16; ++a) vst1q_f64(part + 2 * a, acc[a]);
   const float inv = rms_norm_inv(part, x, n, eps);
   int64_t i = 0;
   for (; i + 4 <= n; i += 4) vst1q_f32(out + i, vmulq_f32(vmulq_n_f32(vld1q_f32(x + i), inv), vld1q_f32(w + i)));

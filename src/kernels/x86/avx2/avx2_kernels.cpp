@@ -390,17 +390,19 @@ void bitlinear_out(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale,
 }
 
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
-  // Partial sums 0-3 in lo, 4-7 in hi. Products of two floats are exact in double, so the
-  // fused multiply-add rounds exactly as the reference's multiply then add.
-  __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
-  for (int64_t i = 0; i + 8 <= n; i += 8) {
-    const __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(x + i)), b = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4));
-    lo = _mm256_fmadd_pd(a, a, lo);
-    hi = _mm256_fmadd_pd(b, b, hi);
+  // Lane l of accumulator a is partial sum 4 a + l: eight independent chains. Products of two
+  // floats are exact in double, so the fused multiply-add rounds exactly as the reference's
+  // multiply then add.
+  __m256d acc[8];
+  for (auto& a : acc) a = _mm256_setzero_pd();
+  for (int64_t i = 0; i + kNormParts <= n; i += kNormParts) {
+    for (int a = 0; a < 8; ++a) {
+      const __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * a));
+      acc[a] = _mm256_fmadd_pd(v, v, acc[a]);
+    }
   }
-  alignas(32) double part[8];
-  _mm256_store_pd(part, lo);
-  _mm256_store_pd(part + 4, hi);
+  alignas(32) double part[kNormParts];
+  for (int a = 0; a < 8; ++a) _mm256_store_pd(part + 4 * a, acc[a]);
   const float inv_s = rms_norm_inv(part, x, n, eps);
   const __m256 inv = _mm256_set1_ps(inv_s);
   int64_t i = 0;

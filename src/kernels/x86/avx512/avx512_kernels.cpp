@@ -444,15 +444,18 @@ void bitlinear_out(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale,
 }
 
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
-  // Lane j of the accumulator is partial sum j. Products of two floats are exact in double,
-  // so the fused multiply-add rounds exactly as the reference's multiply then add.
-  __m512d acc = _mm512_setzero_pd();
-  for (int64_t i = 0; i + 8 <= n; i += 8) {
-    const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
-    acc = _mm512_fmadd_pd(v, v, acc);
+  // Lane l of accumulator a is partial sum 8 a + l: four independent chains. Products of two
+  // floats are exact in double, so the fused multiply-add rounds exactly as the reference's
+  // multiply then add.
+  __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+  for (int64_t i = 0; i + kNormParts <= n; i += kNormParts) {
+    for (int a = 0; a < 4; ++a) {
+      const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8 * a));
+      acc[a] = _mm512_fmadd_pd(v, v, acc[a]);
+    }
   }
-  alignas(64) double part[8];
-  _mm512_store_pd(part, acc);
+  alignas(64) double part[kNormParts];
+  for (int a = 0; a < 4; ++a) _mm512_store_pd(part + 8 * a, acc[a]);
   const __m512 inv = _mm512_set1_ps(rms_norm_inv(part, x, n, eps));
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
