@@ -367,10 +367,11 @@ namespace {
 TEST(Ops, GluMatmulMatchesMatmulThenActivation) {
   const int64_t k = 200;
   for (int64_t n_ff : {100, 64, 7}) {
-    TernaryMatrix gate, up, fused;
+    TernaryMatrix gate, up, fused, fused_tn16;  // the fused matrix in both layouts
     gate.allocate(n_ff, k);
     up.allocate(n_ff, k);
     fused.allocate(ops::glu_rows(n_ff), k);
+    fused_tn16.allocate(ops::glu_rows(n_ff), k, true);
     std::vector<int8_t> row(static_cast<size_t>(k));
     for (int64_t r = 0; r < n_ff; ++r) {
       for (int half = 0; half < 2; ++half) {
@@ -378,6 +379,7 @@ TEST(Ops, GluMatmulMatchesMatmulThenActivation) {
         const float scale = 0.01f * static_cast<float>(1 + (r + half) % 5);
         (half ? up : gate).set_row(r, row.data(), scale);
         fused.set_row(ops::glu_row(r, half == 1), row.data(), scale);
+        fused_tn16.set_row(ops::glu_row(r, half == 1), row.data(), scale);
       }
     }
     for (int threads : {1, 2}) {
@@ -395,12 +397,15 @@ TEST(Ops, GluMatmulMatchesMatmulThenActivation) {
             const float r = g[i] > 0.0f ? g[i] : 0.0f;
             want[i] = act == TrAct::kReluSqr ? r * r * u[i] : g[i] / (1.0f + std::exp(-g[i])) * u[i];
           }
-          std::vector<float> got(want.size() + 5, -1.0f);  // 5 guard values past the end
-          ops::ternary_matmul_glu(pool, fused, a, act, n_ff, got.data(), n_ff);
-          for (size_t i = 0; i < want.size(); ++i) {
-            ASSERT_EQ(got[i], want[i]) << "n_ff=" << n_ff << " threads=" << threads << " n_tok=" << n_tok << " i=" << i;
+          for (const TernaryMatrix* w : {&fused, &fused_tn16}) {
+            std::vector<float> got(want.size() + 5, -1.0f);  // 5 guard values past the end
+            ops::ternary_matmul_glu(pool, *w, a, act, n_ff, got.data(), n_ff);
+            for (size_t i = 0; i < want.size(); ++i) {
+              ASSERT_EQ(got[i], want[i]) << "n_ff=" << n_ff << " tn16=" << w->tn16 << " threads=" << threads
+                                         << " n_tok=" << n_tok << " i=" << i;
+            }
+            for (size_t i = want.size(); i < got.size(); ++i) ASSERT_EQ(got[i], -1.0f) << "wrote past the output";
           }
-          for (size_t i = want.size(); i < got.size(); ++i) ASSERT_EQ(got[i], -1.0f) << "wrote past the output";
         }
       }
     }
@@ -415,13 +420,15 @@ namespace {
 
 // ternary_matmul against the reference kernel and BitLinear's formula, for shapes whose decode
 // chunks (2 per thread, at most 2048 rows) end mid-matrix and past the last row, and a prefill
-// batch spanning two token tiles.
+// batch spanning two token tiles; in both layouts (37 rows: TN16 prefill ends on a 16-row task).
 TEST(Ops, TernaryMatmulMatchesReferenceAcrossTaskShapes) {
   const KernelTable& ref = *kernel_table_for("ref");
-  const int64_t k = 136;  // pads to 256
-  for (int64_t rows : {int64_t(5000), int64_t(37)}) {
+  const int64_t k = 136;  // pads to 256 (TN16: 2 superblocks and a 64-column TR16 tail)
+  for (int64_t shape = 0; shape < 4; ++shape) {
+    const int64_t rows = shape % 2 ? 37 : 5000;
+    const bool tn16 = shape >= 2;
     TernaryMatrix w;
-    w.allocate(rows, k);
+    w.allocate(rows, k, tn16);
     std::vector<int8_t> row(static_cast<size_t>(k));
     for (int64_t r = 0; r < rows; ++r) {
       for (int64_t i = 0; i < k; ++i) row[static_cast<size_t>(i)] = static_cast<int8_t>((i * 7 + r * 11 + i * r / 3) % 3 - 1);
@@ -435,7 +442,8 @@ TEST(Ops, TernaryMatmulMatchesReferenceAcrossTaskShapes) {
         ops::QuantActs a;
         ops::quantize_acts(pool, x.data(), n_tok, k, a);
         std::vector<int32_t> sums(static_cast<size_t>(n_tok * w.rows_pad));
-        ref.tr16_gemm(w.codes.data(), w.n_groups(), w.k_pad, a.q.data(), a.k_pad, n_tok, sums.data(), w.rows_pad);
+        (tn16 ? ref.tn16_gemm : ref.tr16_gemm)(w.codes.data(), w.n_groups(), w.k_pad, a.q.data(), a.k_pad, n_tok,
+                                                sums.data(), w.rows_pad);
         const int64_t stride = rows + 3;
         std::vector<float> y(static_cast<size_t>(n_tok * stride), -1.0f);
         ops::ternary_matmul(pool, w, a, y.data(), stride);
@@ -448,7 +456,8 @@ TEST(Ops, TernaryMatmulMatchesReferenceAcrossTaskShapes) {
             }
             const float want = static_cast<float>(sums[static_cast<size_t>(t * w.rows_pad + r)] - a.qsum[static_cast<size_t>(t)]) *
                                a.inv_scale[static_cast<size_t>(t)] * w.row_scale[static_cast<size_t>(r)];
-            ASSERT_EQ(got, want) << "rows=" << rows << " threads=" << threads << " n_tok=" << n_tok << " t=" << t << " r=" << r;
+            ASSERT_EQ(got, want) << "rows=" << rows << " tn16=" << tn16 << " threads=" << threads << " n_tok=" << n_tok
+                                 << " t=" << t << " r=" << r;
           }
         }
       }
