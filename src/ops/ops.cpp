@@ -107,17 +107,11 @@ void tn16_prefill(ThreadPool& pool, const KernelTable& kt, const TernaryMatrix& 
   });
 }
 
-// The codes of one matmul's tasks: w's own, read as TN16 (decode) or TR16.
-struct MatmulCodes {
-  const uint8_t* codes;
-  bool tn16;
-};
-
-// One task: rows [r0, r0 + nr_pad) x tokens [t0, t0 + nt) of w through tr16_bitlinear; y is
-// the token-t0 row of the output with its column for row r0 (GLU: output r0 / 2) applied.
-void task_bitlinear(const KernelTable& kt, const TernaryMatrix& w, const MatmulCodes& mc, const QuantActs& a,
-                    int64_t r0, int64_t nr_pad, int64_t t0, int64_t nt, int64_t n_out, TrAct act, float* y,
-                    int64_t y_stride) {
+// One task: rows [r0, r0 + nr_pad) x tokens [t0, t0 + nt) of w through tr16_bitlinear (a TN16
+// matrix: decode only, through tn16_gemm and the same epilogue); y is the token-t0 row of the
+// output with its column for row r0 (GLU: output r0 / 2) applied.
+void task_bitlinear(const KernelTable& kt, const TernaryMatrix& w, const QuantActs& a, int64_t r0, int64_t nr_pad,
+                    int64_t t0, int64_t nt, int64_t n_out, TrAct act, float* y, int64_t y_stride) {
   TrEpilogue ep;
   ep.qsum = a.qsum.data() + t0;
   ep.inv_scale = a.inv_scale.data() + t0;
@@ -125,14 +119,14 @@ void task_bitlinear(const KernelTable& kt, const TernaryMatrix& w, const MatmulC
   ep.n_out = n_out;
   ep.act = act;
   const int8_t* q = a.q.data() + t0 * a.k_pad;
-  if (mc.tn16) {
+  if (w.tn16) {
     const int64_t gb = tn_group_bytes(w.k_pad);
-    tr16_bitlinear_by_parts(kt.tn16_gemm, kt.bitlinear_out, kt.relu_sqr_mul, mc.codes + r0 / kTrRows * gb,
+    tr16_bitlinear_by_parts(kt.tn16_gemm, kt.bitlinear_out, kt.relu_sqr_mul, w.codes.data() + r0 / kTrRows * gb,
                             nr_pad / kTrRows, w.k_pad, q, a.k_pad, nt, ep, y, y_stride, gb);
     return;
   }
-  kt.tr16_bitlinear(mc.codes + r0 / kTrRows * tr_group_bytes(w.k_pad), nr_pad / kTrRows, w.k_pad, q, a.k_pad, nt,
-                    ep, y, y_stride);
+  kt.tr16_bitlinear(w.codes.data() + r0 / kTrRows * tr_group_bytes(w.k_pad), nr_pad / kTrRows, w.k_pad, q, a.k_pad,
+                    nt, ep, y, y_stride);
 }
 
 }  // namespace
@@ -145,13 +139,12 @@ void ternary_matmul(ThreadPool& pool, const TernaryMatrix& w, const QuantActs& a
     tn16_prefill(pool, kt, w, a, TrAct::kNone, w.rows, y, y_stride);
     return;
   }
-  const MatmulCodes mc{w.codes.data(), w.tn16};
   pool.parallel_for(mt.row_tasks * mt.tok_tiles, [&](int64_t task, int) {
     const int64_t r0 = (task % mt.row_tasks) * mt.rows_per_task;
     const int64_t t0 = (task / mt.row_tasks) * kTokPerTile;
     const int64_t nr_pad = std::min(mt.rows_per_task, w.rows_pad - r0);
     const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
-    task_bitlinear(kt, w, mc, a, r0, nr_pad, t0, nt, std::min(nr_pad, w.rows - r0), TrAct::kNone, y + t0 * y_stride + r0,
+    task_bitlinear(kt, w, a, r0, nr_pad, t0, nt, std::min(nr_pad, w.rows - r0), TrAct::kNone, y + t0 * y_stride + r0,
                    y_stride);
   });
 }
@@ -167,14 +160,13 @@ void ternary_matmul_glu(ThreadPool& pool, const TernaryMatrix& w, const QuantAct
     tn16_prefill(pool, kt, w, a, act, n_ff, m, m_stride);
     return;
   }
-  const MatmulCodes mc{w.codes.data(), w.tn16};
   pool.parallel_for(mt.row_tasks * mt.tok_tiles, [&](int64_t task, int) {
     const int64_t r0 = (task % mt.row_tasks) * mt.rows_per_task;
     const int64_t t0 = (task / mt.row_tasks) * kTokPerTile;
     const int64_t nr_pad = std::min(mt.rows_per_task, w.rows_pad - r0);
     const int64_t nt = std::min(kTokPerTile, a.n_tok - t0);
     const int64_t j0 = r0 / 2;  // first output of the task
-    task_bitlinear(kt, w, mc, a, r0, nr_pad, t0, nt, std::min(nr_pad / 2, n_ff - j0), act, m + t0 * m_stride + j0,
+    task_bitlinear(kt, w, a, r0, nr_pad, t0, nt, std::min(nr_pad / 2, n_ff - j0), act, m + t0 * m_stride + j0,
                    m_stride);
   });
 }
