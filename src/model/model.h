@@ -23,6 +23,9 @@ namespace tern {
 struct LoadOptions {
   std::optional<FfnActivation> ffn_act;  // --ffn-act override
   int n_threads = 1;                     // threads for repacking at load
+  // In-memory ternary layout (--layout): true TN16, false TR16; unset: TERN_LAYOUT, else what
+  // the kernel path prefers (ops/ternary_matrix.h).
+  std::optional<bool> tn16;
   bool progress = false;                 // print a progress line to stderr
   // Tilings for bitnet.cpp TL1/TL2 tensors (from the kernel_config.ini the file was converted
   // with, --tl-config); matched by (rows, cols) before tern's built-in table.

@@ -351,7 +351,8 @@ void ModelLoader::run() {
   const int64_t qd = c.q_dim(), kvd = c.kv_dim();
   const bool sub_norms = f.find_tensor(tensors::layer_tensor(0, tensors::kAttnSubNorm)) != nullptr;
   m.layers_.resize(static_cast<size_t>(c.n_layer));
-  const bool tn16 = tn16_layout_wanted();  // kernels/table.h: TN16 streams 16% fewer bytes per token
+  // kernels/table.h: TN16 streams 16% fewer bytes per token where the kernels decode it fast.
+  const bool tn16 = opt_.tn16 ? *opt_.tn16 : tn16_layout_wanted();
   for (int64_t l = 0; l < c.n_layer; ++l) {
     if (opt_.progress) {
       std::fprintf(stderr, "\rtern: loading %s: layer %lld/%lld", f.path().c_str(),

@@ -97,6 +97,22 @@ TEST_F(Cli, CacheTypeF16RunsAndUnknownTypesAreRejected) {
   EXPECT_NE(bad.out.find("--cache-type"), std::string::npos) << bad.out;
 }
 
+TEST_F(Cli, LayoutFlagChoosesTheWeightLayoutWithIdenticalResults) {
+  Result tr = run("bench -m " + model_ + " -p 8 -n 2 -r 1 -t 1 --layout tr16");
+  Result tn = run("bench -m " + model_ + " -p 8 -n 2 -r 1 -t 1 --layout tn16");
+  ASSERT_EQ(tr.code, 0) << tr.out;
+  ASSERT_EQ(tn.code, 0) << tn.out;
+  EXPECT_EQ(tr.out.find("(as tn16)"), std::string::npos) << tr.out;
+  EXPECT_NE(tn.out.find("(as tn16)"), std::string::npos) << tn.out;
+  Result a = run("logits -m " + model_ + " --tokens 1,2,3,4 --batch --layout tr16");
+  Result b = run("logits -m " + model_ + " --tokens 1,2,3,4 --batch --layout tn16");
+  ASSERT_EQ(a.code, 0) << a.out;
+  EXPECT_EQ(a.out, b.out);
+  Result bad = run("run -m " + model_ + " -p hi -n 1 --layout tq1");
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.out.find("--layout"), std::string::npos) << bad.out;
+}
+
 TEST_F(Cli, UnreadableTlConfigIsAClearError) {
   Result r = run("run -m " + model_ + " -p hi -n 1 --tl-config " + (dir_ / "no-such-kernel_config.ini").string());
   EXPECT_NE(r.code, 0);

@@ -19,6 +19,11 @@ void ModelFlags::add(CLI::App& cmd, bool model_required, bool with_threads) {
   if (model_required) m->required();
   if (with_threads) cmd.add_option("-t,--threads", threads, "Threads (default: all available cores)")->check(CLI::Range(0, 1024));
   cmd.add_option("--isa", isa, "Force a kernel path: ref, avx2, avx512, neon (default: best for this CPU)");
+  cmd.add_option("--layout", layout,
+                 "Ternary weights in memory: auto (default: tn16 on AVX-512 with VBMI, else tr16), tr16 "
+                 "(2 bits per weight) or tn16 (1.67 bits, faster decoding where memory-bound); results "
+                 "are identical")
+      ->check(CLI::IsMember({"auto", "tr16", "tn16"}));
   cmd.add_option("--ffn-act", ffn_act, "Override the FFN activation: relu2 or silu");
   cmd.add_option("--cache-type", cache_type,
                  "KV cache precision: f32 (default, exact) or f16 (half the memory and the reads at "
@@ -32,6 +37,7 @@ void ModelFlags::add(CLI::App& cmd, bool model_required, bool with_threads) {
 LoadOptions ModelFlags::load_options() const {
   LoadOptions opt;
   opt.n_threads = resolved_threads();
+  if (layout != "auto") opt.tn16 = layout == "tn16";
   if (!ffn_act.empty()) {
     opt.ffn_act = parse_ffn_activation(ffn_act);
     if (!opt.ffn_act) fail("--ffn-act ", ffn_act, ": unknown activation (use relu2 or silu)");

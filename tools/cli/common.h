@@ -30,13 +30,14 @@ struct ModelFlags {
   std::string model;
   int threads = 0;          // 0: all available
   std::string isa;          // --isa
+  std::string layout = "auto";  // --layout: in-memory ternary weight layout
   std::string ffn_act;      // --ffn-act
   std::string tl_config;    // --tl-config: bitnet.cpp kernel_config.ini for TL1/TL2 files
   std::string cache_type = "f32";  // --cache-type: KV cache precision (f32 exact, f16 half the memory)
   KvType kv_type() const { return parse_kv_type(cache_type); }
   void add(CLI::App& cmd, bool model_required = false, bool with_threads = true);
   int resolved_threads() const;
-  // --ffn-act, --tl-config and the thread count as LoadOptions. Throws tern::Error.
+  // --ffn-act, --tl-config, --layout and the thread count as LoadOptions. Throws tern::Error.
   LoadOptions load_options() const;
   // Applies --isa, then loads (with a progress line on a terminal). Throws tern::Error.
   std::unique_ptr<Model> load() const;
