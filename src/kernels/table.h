@@ -65,6 +65,17 @@ inline constexpr int tn16_code(int n, int sign, int p) {
   const int c = p == 0 ? n / 9 : p == 1 ? n / 3 % 3 : n % 3;
   return sign ? 2 - c : c;
 }
+// The code of (lane, column c) in one group, read one at a time as the layouts describe (the
+// reference kernels, TernaryMatrix::get_row): TR16, and TN16 with its TR16 tail.
+inline int tr16_code_at(const uint8_t* grp, int64_t lane, int64_t c) {
+  return (grp[c / kTrBlockCols * 64 + lane * 4 + c % 4] >> (2 * ((c % kTrBlockCols) / 4))) & 3;
+}
+inline int tn16_code_at(const uint8_t* grp, int64_t k_pad, int64_t lane, int64_t c) {
+  const int64_t main_cols = tn_supers(k_pad) * kTnSuperCols;
+  if (c >= main_cols) return tr16_code_at(grp + tn_supers(k_pad) * kTnSuperBytes, lane, c - main_cols);
+  const TnSpot at = tn16_locate(lane, c);
+  return tn16_code((grp[at.byte] >> at.shift) & 15, (grp[at.sign_byte] >> at.sign_bit) & 1, at.p);
+}
 
 // GGUF block sizes the quantized float GEMMs read (the same as formats/blocks.h, repeated here
 // because the kernels are cross-built without the formats library).
@@ -244,12 +255,12 @@ inline void pack_f16_r4(const uint16_t* src, int64_t nrows, int64_t k, uint16_t*
 
 // tr16_bitlinear for a path without a fused kernel (and the reference's definition of it): the
 // path's own tr16_gemm into a buffer, then its bitlinear_out and relu_sqr_mul, a block of rows
-// at a time. Used for decode on every path (1-4 tokens: the weight stream dominates).
+// at a time. Used for decode on every path (1-4 tokens: the weight stream dominates), and with
+// tn16_gemm for TN16 weights (groups are group_bytes apart: tr_group_bytes or tn_group_bytes).
 template <class Gemm, class Out, class Relu>
-inline void tr16_bitlinear_by_parts(Gemm gemm, Out out, Relu relu, const uint8_t* codes, int64_t n_groups,
-                                    int64_t k_pad, const int8_t* q, int64_t q_stride, int64_t n_tok,
-                                    const TrEpilogue& ep, float* y, int64_t y_stride,
-                                    int64_t group_bytes = 0 /* 0: TR16's; TN16 passes its own */) {
+inline void tr16_bitlinear_by_parts(Gemm gemm, Out out, Relu relu, const uint8_t* codes, int64_t group_bytes,
+                                    int64_t n_groups, int64_t k_pad, const int8_t* q, int64_t q_stride,
+                                    int64_t n_tok, const TrEpilogue& ep, float* y, int64_t y_stride) {
   constexpr int64_t kBufInts = 8192;  // 32 KB: a 2048-row decode chunk of 4 tokens in one call
   alignas(64) int32_t acc[kBufInts];
   alignas(64) float g[kTrRows], u[kTrRows];
@@ -263,7 +274,7 @@ inline void tr16_bitlinear_by_parts(Gemm gemm, Out out, Relu relu, const uint8_t
     const int64_t nt = n_tok - t0 < tok_chunk ? n_tok - t0 : tok_chunk;
     for (int64_t r0 = 0; r0 < rows; r0 += row_chunk) {
       const int64_t nr = rows - r0 < row_chunk ? rows - r0 : row_chunk;
-      gemm(codes + r0 / kTrRows * (group_bytes ? group_bytes : tr_group_bytes(k_pad)), nr / kTrRows, k_pad, q + t0 * q_stride, q_stride, nt, acc, nr);
+      gemm(codes + r0 / kTrRows * group_bytes, nr / kTrRows, k_pad, q + t0 * q_stride, q_stride, nt, acc, nr);
       for (int64_t t = 0; t < nt; ++t) {
         const int32_t qs = ep.qsum[t0 + t];
         const float inv = ep.inv_scale[t0 + t];

@@ -121,8 +121,8 @@ void task_bitlinear(const KernelTable& kt, const TernaryMatrix& w, const QuantAc
   const int8_t* q = a.q.data() + t0 * a.k_pad;
   if (w.tn16) {
     const int64_t gb = tn_group_bytes(w.k_pad);
-    tr16_bitlinear_by_parts(kt.tn16_gemm, kt.bitlinear_out, kt.relu_sqr_mul, w.codes.data() + r0 / kTrRows * gb,
-                            nr_pad / kTrRows, w.k_pad, q, a.k_pad, nt, ep, y, y_stride, gb);
+    tr16_bitlinear_by_parts(kt.tn16_gemm, kt.bitlinear_out, kt.relu_sqr_mul, w.codes.data() + r0 / kTrRows * gb, gb,
+                            nr_pad / kTrRows, w.k_pad, q, a.k_pad, nt, ep, y, y_stride);
     return;
   }
   kt.tr16_bitlinear(w.codes.data() + r0 / kTrRows * tr_group_bytes(w.k_pad), nr_pad / kTrRows, w.k_pad, q, a.k_pad,

@@ -19,7 +19,7 @@ bool tn16_layout_wanted() {
   const std::string v = e;
   if (v == "tr16") return false;
   if (v == "tn16") return true;
-  throw Error("TERN_LAYOUT='" + v + "' is not a weight layout: use tr16 or tn16 (or leave it unset)");
+  fail("TERN_LAYOUT='", v, "' is not a weight layout: use tr16 or tn16 (or leave it unset)");
 }
 
 int64_t TernaryMatrix::group_bytes() const { return tn16 ? tn_group_bytes(k_pad) : tr_group_bytes(k_pad); }
@@ -120,19 +120,10 @@ void TernaryMatrix::set_row(int64_t r, const int8_t* trits, float scale) {
 
 void TernaryMatrix::get_row(int64_t r, int8_t* trits) const {
   TERN_ASSERT(r >= 0 && r < rows);
-  const int64_t g = r / kTrRows, lane = r % kTrRows;
-  const uint8_t* grp = codes.data() + g * group_bytes();
-  const int64_t tr_from = tn16 ? tn_supers(k_pad) * kTnSuperCols : 0;
+  const int64_t lane = r % kTrRows;
+  const uint8_t* grp = codes.data() + r / kTrRows * group_bytes();
   for (int64_t col = 0; col < cols; ++col) {
-    int code;
-    if (col < tr_from) {
-      const TnSpot at = tn16_locate(lane, col);
-      code = tn16_code((grp[at.byte] >> at.shift) & 15, (grp[at.sign_byte] >> at.sign_bit) & 1, at.p);
-    } else {
-      const int64_t w = col - tr_from;
-      const uint8_t* blocks = grp + (tn16 ? tn_supers(k_pad) * kTnSuperBytes : 0);
-      code = (blocks[w / kTrBlockCols * 64 + lane * 4 + w % 4] >> (2 * ((w % kTrBlockCols) / 4))) & 3;
-    }
+    const int code = tn16 ? tn16_code_at(grp, k_pad, lane, col) : tr16_code_at(grp, lane, col);
     trits[col] = static_cast<int8_t>(code - 1);
   }
 }

@@ -22,7 +22,7 @@ struct TernaryMatrix {
 
   void allocate(int64_t n_rows, int64_t n_cols, bool as_tn16 = false);
   // Writes row r from trits in {-1, 0, 1} (cols values). Rows may be set from several threads
-  // at once: each row owns its bytes.
+  // at once (in TN16 neighbour rows share sign bytes, merged atomically).
   void set_row(int64_t r, const int8_t* trits, float scale);
   // Reads row r back into trits (cols values); for tests and debugging.
   void get_row(int64_t r, int8_t* trits) const;

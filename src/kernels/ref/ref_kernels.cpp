@@ -48,18 +48,7 @@ void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8
   }
 }
 
-// Reads TN16 exactly as table.h describes it, one code at a time (the tail as TR16).
-int tn16_code_at(const uint8_t* grp, int64_t k_pad, int64_t lane, int64_t c) {
-  const int64_t main_cols = tn_supers(k_pad) * kTnSuperCols;
-  if (c >= main_cols) {
-    const int64_t w = c - main_cols, b = w / kTrBlockCols;
-    const uint8_t v = grp[tn_supers(k_pad) * kTnSuperBytes + b * 64 + lane * 4 + w % 4];
-    return (v >> (2 * ((w % kTrBlockCols) / 4))) & 3;
-  }
-  const TnSpot at = tn16_locate(lane, c);
-  return tn16_code((grp[at.byte] >> at.shift) & 15, (grp[at.sign_byte] >> at.sign_bit) & 1, at.p);
-}
-
+// TN16 read one code at a time (tn16_code_at: the layout exactly as table.h describes it).
 void tn16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
                int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
   for (int64_t g = 0; g < n_groups; ++g) {
@@ -227,7 +216,7 @@ void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n) {
 
 void tr16_bitlinear(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q, int64_t q_stride,
                     int64_t n_tok, const TrEpilogue& ep, float* y, int64_t y_stride) {
-  tr16_bitlinear_by_parts(tr16_gemm, bitlinear_out, relu_sqr_mul, codes, n_groups, k_pad, q, q_stride, n_tok, ep, y,
+  tr16_bitlinear_by_parts(tr16_gemm, bitlinear_out, relu_sqr_mul, codes, tr_group_bytes(k_pad), n_groups, k_pad, q, q_stride, n_tok, ep, y,
                           y_stride);
 }
 

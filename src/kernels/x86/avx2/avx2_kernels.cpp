@@ -428,7 +428,7 @@ void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n) {
 
 void tr16_bitlinear(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q, int64_t q_stride,
                     int64_t n_tok, const TrEpilogue& ep, float* y, int64_t y_stride) {
-  tr16_bitlinear_by_parts(tr16_gemm, bitlinear_out, relu_sqr_mul, codes, n_groups, k_pad, q, q_stride, n_tok, ep, y,
+  tr16_bitlinear_by_parts(tr16_gemm, bitlinear_out, relu_sqr_mul, codes, tr_group_bytes(k_pad), n_groups, k_pad, q, q_stride, n_tok, ep, y,
                           y_stride);
 }
 

@@ -486,7 +486,7 @@ void tr16_bitlinear(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const
                     int64_t n_tok, const TrEpilogue& ep, float* y, int64_t y_stride) {
   // Decode streams the weights and spends next to nothing in the epilogue; SiLU stays scalar.
   if (n_tok <= 4 || ep.act == TrAct::kSilu) {
-    tr16_bitlinear_by_parts(tr16_gemm, bitlinear_out, relu_sqr_mul, codes, n_groups, k_pad, q, q_stride, n_tok, ep, y,
+    tr16_bitlinear_by_parts(tr16_gemm, bitlinear_out, relu_sqr_mul, codes, tr_group_bytes(k_pad), n_groups, k_pad, q, q_stride, n_tok, ep, y,
                             y_stride);
     return;
   }
