@@ -444,18 +444,20 @@ void bitlinear_out(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale,
 }
 
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
-  // Lane l of accumulator a is partial sum 8 a + l: four independent chains. Products of two
+  // Lane l of accumulator a is partial sum 4 a + l: eight independent chains of 256-bit FMAs
+  // (four 512-bit ones measured 371 vs 308 ns at n = 2560 on Zen 4, BM_rms_norm). Products of two
   // floats are exact in double, so the fused multiply-add rounds exactly as the reference's
   // multiply then add.
-  __m512d acc[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+  __m256d acc[8];
+  for (auto& a : acc) a = _mm256_setzero_pd();
   for (int64_t i = 0; i + kNormParts <= n; i += kNormParts) {
-    for (int a = 0; a < 4; ++a) {
-      const __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8 * a));
-      acc[a] = _mm512_fmadd_pd(v, v, acc[a]);
+    for (int a = 0; a < 8; ++a) {
+      const __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * a));
+      acc[a] = _mm256_fmadd_pd(v, v, acc[a]);
     }
   }
   alignas(64) double part[kNormParts];
-  for (int a = 0; a < 4; ++a) _mm512_store_pd(part + 8 * a, acc[a]);
+  for (int a = 0; a < 8; ++a) _mm256_store_pd(part + 4 * a, acc[a]);
   const __m512 inv = _mm512_set1_ps(rms_norm_inv(part, x, n, eps));
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
