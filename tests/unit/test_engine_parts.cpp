@@ -306,15 +306,20 @@ int tasks_on_workers(ThreadPool& pool) {
   return n.load();
 }
 
-// A worker that keeps the join waiting (as a preempted one would) sends the pool into solo mode:
-// the next jobs run every task on the calling thread; after solo_jobs it uses the workers again.
-TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
+// A contention policy that reacts within a test's few jobs: 2 waits past 2 ms in 8 jobs.
+ContentionPolicy quick_policy(int64_t solo_jobs) {
   ContentionPolicy policy;
   policy.long_wait_s = 2e-3;
   policy.strikes = 2;
   policy.window = 8;
-  policy.solo_jobs = 5;
-  ThreadPool pool(2, policy);
+  policy.solo_jobs = solo_jobs;
+  return policy;
+}
+
+// A worker that keeps the join waiting (as a preempted one would) sends the pool into solo mode:
+// the next jobs run every task on the calling thread; after solo_jobs it uses the workers again.
+TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
+  ThreadPool pool(2, quick_policy(5));
   int jobs = 0;
   const int on_worker = drive_into_solo_mode(pool, jobs);
   ASSERT_GT(on_worker, 0) << "the worker never took a task; the test cannot show anything";
@@ -337,11 +342,7 @@ TEST(ThreadPool, FallsBackToTheCallingThreadWhenJoinsKeepWaiting) {
 // Solo mode also ends after solo_s, however many solo jobs are left: prefill jobs are long, and
 // a hiccup must not leave minutes of prompt processing on one thread.
 TEST(ThreadPool, SoloModeEndsAfterItsTimeEvenWithJobsLeft) {
-  ContentionPolicy policy;
-  policy.long_wait_s = 2e-3;
-  policy.strikes = 2;
-  policy.window = 8;
-  policy.solo_jobs = 1000000;
+  ContentionPolicy policy = quick_policy(1000000);
   policy.solo_s = 0.05;
   ThreadPool pool(2, policy);
   int jobs = 0;
