@@ -11,6 +11,10 @@
 #include "core/fp16.h"
 #include "kernels/table.h"
 
+namespace tern::avx2 {
+const KernelTable& table();
+}
+
 namespace tern::avx512 {
 
 void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
@@ -443,30 +447,11 @@ void bitlinear_out(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale,
   }
 }
 
+// RMSNorm is the AVX2 path's: the sum of squares is eight 256-bit chains either way (four
+// 512-bit ones were slower on Zen 4), and its scaling pass measured the same as a 512-bit one
+// (BM_rms_norm at n = 2560: 307-315 vs 284-308 ns).
 void rms_norm(const float* x, const float* w, int64_t n, float eps, float* out) {
-  // Lane l of accumulator a is partial sum 4 a + l: eight independent chains of 256-bit FMAs
-  // (four 512-bit ones measured 371 vs 308 ns at n = 2560 on Zen 4, BM_rms_norm). Products of two
-  // floats are exact in double, so the fused multiply-add rounds exactly as the reference's
-  // multiply then add.
-  __m256d acc[8];
-  for (auto& a : acc) a = _mm256_setzero_pd();
-  for (int64_t i = 0; i + kNormParts <= n; i += kNormParts) {
-    for (int a = 0; a < 8; ++a) {
-      const __m256d v = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4 * a));
-      acc[a] = _mm256_fmadd_pd(v, v, acc[a]);
-    }
-  }
-  alignas(64) double part[kNormParts];
-  for (int a = 0; a < 8; ++a) _mm256_store_pd(part + 4 * a, acc[a]);
-  const __m512 inv = _mm512_set1_ps(rms_norm_inv(part, x, n, eps));
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), inv), _mm512_loadu_ps(w + i)));
-  }
-  if (i < n) {
-    const __mmask16 m = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(out + i, m, _mm512_mul_ps(_mm512_mul_ps(_mm512_maskz_loadu_ps(m, x + i), inv), _mm512_maskz_loadu_ps(m, w + i)));
-  }
+  avx2::table().rms_norm(x, w, n, eps, out);
 }
 
 void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n) {
