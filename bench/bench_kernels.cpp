@@ -373,6 +373,68 @@ void BM_decode_step(benchmark::State& st) {
   st.counters["tn16_tok/s"] = n / (t_tern[1] + t_head);
 }
 
+// One 2B-4T layer's four prefill matmuls (q|k|v, o, gate|up with ReLU^2 in the epilogue, down)
+// over 512 tokens on a pool of T threads (the argument), TR16 and TN16 alternated within every
+// iteration; counters: int8 GOP/s of each layout (2 x 2.085 G multiply-adds per token over 30
+// layers; the VNNI peak is ~467 GOP/s per core, docs/PERFORMANCE.md). What the engine's GEMM
+// reaches with its task split, the TN16 rewrite and the epilogue stores, without the rest of
+// the forward pass.
+void BM_prefill_layer(benchmark::State& st) {
+  const int n_threads = static_cast<int>(st.range(0));
+  constexpr int64_t kTok = 512, kEmbd = 2560, kFf = 6912;
+  constexpr int64_t kShapes[4][2] = {{3840, kEmbd}, {kEmbd, kEmbd}, {2 * kFf, kEmbd}, {kEmbd, kFf}};
+  std::mt19937 rng(11);
+  TernaryMatrix mats[2][4];
+  std::vector<int8_t> row;
+  for (int lay = 0; lay < 2; ++lay) {
+    for (int i = 0; i < 4; ++i) {
+      TernaryMatrix& m = mats[lay][i];
+      m.allocate(kShapes[i][0], kShapes[i][1], lay == 1);
+      row.resize(static_cast<size_t>(m.cols));
+      for (int64_t r = 0; r < m.rows; ++r) {
+        std::mt19937 rr(static_cast<uint32_t>(r * 4 + i));  // the same weights in both layouts
+        for (int8_t& v : row) v = static_cast<int8_t>(static_cast<int>(rr() % 3) - 1);
+        m.set_row(r, row.data(), 1.0f);
+      }
+    }
+  }
+  std::vector<float> x(static_cast<size_t>(kTok * kFf)), y(static_cast<size_t>(kTok * 2 * kFf));
+  for (float& v : x) v = static_cast<float>(rng() % 2001) / 1000.0f - 1.0f;
+  ThreadPool pool(n_threads);
+  ops::QuantActs a_embd, a_ff;
+  ops::quantize_acts(pool, x.data(), kTok, kEmbd, a_embd);
+  ops::quantize_acts(pool, x.data(), kTok, kFf, a_ff);
+  auto layer = [&](const TernaryMatrix (&m)[4]) {
+    ops::ternary_matmul(pool, m[0], a_embd, y.data(), m[0].rows);
+    ops::ternary_matmul(pool, m[1], a_embd, y.data(), m[1].rows);
+    ops::ternary_matmul_glu(pool, m[2], a_embd, TrAct::kReluSqr, kFf, y.data(), kFf);
+    ops::ternary_matmul(pool, m[3], a_ff, y.data(), m[3].rows);
+  };
+  // The layouts must agree to the bit (the tests check this thoroughly; here: the down matmul).
+  std::vector<float> want(static_cast<size_t>(kTok * kEmbd));
+  ops::ternary_matmul(pool, mats[0][3], a_ff, want.data(), kEmbd);
+  ops::ternary_matmul(pool, mats[1][3], a_ff, y.data(), kEmbd);
+  if (std::memcmp(want.data(), y.data(), want.size() * sizeof(float)) != 0) {
+    st.SkipWithError("TN16 prefill disagrees with TR16");
+    return;
+  }
+  double t[2] = {0, 0};
+  for (auto _ : st) {
+    for (int lay = 0; lay < 2; ++lay) {
+      const auto t0 = std::chrono::steady_clock::now();
+      layer(mats[lay]);
+      t[lay] += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+  }
+  benchmark::DoNotOptimize(y.data());
+  double macs = 0;
+  for (const auto& s : kShapes) macs += static_cast<double>(s[0] * s[1] * kTok);
+  const double n = static_cast<double>(st.iterations());
+  st.counters["tr16_GOP/s"] = 2 * macs * n / t[0] / 1e9;
+  st.counters["tn16_GOP/s"] = 2 * macs * n / t[1] / 1e9;
+  st.counters["tn16_pp512_cap"] = n / t[1] / 30 * kTok;  // tokens/s if the rest of the forward were free
+}
+
 // 2B-4T shapes: q|k|v fused (3840 x 2560), gate|up (13824 x 2560), down (2560 x 6912).
 void tr16_args(benchmark::internal::Benchmark* b) {
   for (int64_t nt : {1, 64}) {
@@ -395,6 +457,7 @@ BENCHMARK_CAPTURE(BM_attention, avx2, "avx2")->Args({32, 512})->Args({4, 4096});
 BENCHMARK_CAPTURE(BM_attention, avx512, "avx512")->Args({32, 512})->Args({32, 2048})->Args({4, 256})->Args({4, 4096});
 BENCHMARK_CAPTURE(BM_rms_norm, avx2, "avx2")->Arg(2560)->Arg(6912);
 BENCHMARK_CAPTURE(BM_rms_norm, avx512, "avx512")->Arg(2560)->Arg(6912);
+BENCHMARK(BM_prefill_layer)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_decode_step)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_bandwidth)->Args({1024, 1})->Args({1024, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_quant_gemv, q8_0_avx2, "avx2", true)->Args({16384, 2560});

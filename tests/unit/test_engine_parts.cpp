@@ -421,7 +421,8 @@ namespace {
 
 // ternary_matmul against the reference kernel and BitLinear's formula, for shapes whose decode
 // chunks (2 per thread, at most 2048 rows) end mid-matrix and past the last row, and a prefill
-// batch spanning two token tiles; in both layouts (37 rows: TN16 prefill ends on a 16-row task).
+// batch spanning two token tiles; in both layouts (TN16 prefill: 128-row tasks for 5000 rows,
+// 32-row ones for 37, both ending on a 16-row task).
 TEST(Ops, TernaryMatmulMatchesReferenceAcrossTaskShapes) {
   const KernelTable& ref = *kernel_table_for("ref");
   const int64_t k = 136;  // pads to 256 (TN16: 2 superblocks and a 64-column TR16 tail)
