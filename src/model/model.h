@@ -103,6 +103,9 @@ class Model {
   std::unique_ptr<gguf::File> file_;
   std::vector<LayerWeights> layers_;
   AlignedBuffer<float> output_norm_;  // [n_embd]
+  // Every projection's codes, layer by layer in the order decode reads them (TernaryMatrix::codes
+  // point into it): one mapping, so all of it can sit on 2 MiB pages (ModelLoader::run).
+  AlignedBuffer<uint8_t> ternary_block_;
   const gguf::TensorInfo* tok_embd_ = nullptr;
   ops::FloatMatrix head_;             // [n_vocab, n_embd]
   AlignedBuffer<float> head_owned_;   // when the head had to be dequantized

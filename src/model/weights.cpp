@@ -353,7 +353,26 @@ void ModelLoader::run() {
   m.layers_.resize(static_cast<size_t>(c.n_layer));
   // kernels/table.h: TN16 streams 16% fewer bytes per token where the kernels decode it fast.
   const bool tn16 = opt_.tn16 ? *opt_.tn16 : tn16_layout_wanted();
+  // The projections' codes share one block, each matrix at a 4 KiB boundary. A buffer per matrix
+  // left every part of it beyond its last whole 2 MiB page (all of a 2560 x 2560 one, a third of
+  // the 2B-4T's bytes) on 4 KiB pages, which decode streamed ~10% slower (docs/PERFORMANCE.md).
+  const int64_t qkv_rows = qd + 2 * kvd, glu_rows = ops::glu_rows(c.n_ff);
+  auto slot = [&](int64_t rows, int64_t cols) { return (TernaryMatrix::code_bytes(rows, cols, tn16) + 4095) / 4096 * 4096; };
+  const size_t layer_bytes = slot(qkv_rows, c.n_embd) + slot(c.n_embd, qd) + slot(glu_rows, c.n_embd) + slot(c.n_embd, c.n_ff);
+  // In memory a weight takes at most ~2 bits; in the file at least ~1.6. A block much larger
+  // than the file means metadata promising layers the file does not hold: fail before mapping it.
+  if (static_cast<double>(layer_bytes) * static_cast<double>(c.n_layer) > 2.0 * static_cast<double>(f.file_size()) + (64 << 20)) {
+    fail(f.path(), ": its metadata (", c.n_layer, " layers of ", c.n_embd, " x ", c.n_ff,
+         ") describes more weights than the file holds: the file is damaged or truncated");
+  }
+  m.ternary_block_.resize(layer_bytes * static_cast<size_t>(c.n_layer));
   for (int64_t l = 0; l < c.n_layer; ++l) {
+    uint8_t* at = m.ternary_block_.data() + static_cast<size_t>(l) * layer_bytes;
+    auto place = [&](int64_t rows, int64_t cols) {
+      uint8_t* p = at;
+      at += slot(rows, cols);
+      return p;
+    };
     if (opt_.progress) {
       std::fprintf(stderr, "\rtern: loading %s: layer %lld/%lld", f.path().c_str(),
                    static_cast<long long>(l + 1), static_cast<long long>(c.n_layer));
@@ -367,18 +386,18 @@ void ModelLoader::run() {
       load_norm(layer_tensor(l, kAttnSubNorm), qd, L.attn_sub_norm);
       load_norm(layer_tensor(l, kFfnSubNorm), c.n_ff, L.ffn_sub_norm);
     }
-    L.wqkv.allocate(qd + 2 * kvd, c.n_embd, tn16);
+    L.wqkv.allocate(qkv_rows, c.n_embd, tn16, place(qkv_rows, c.n_embd));
     // arch "llama" files carry llama.cpp's q/k row permutation (interleaved RoPE pairs).
     const int64_t perm = c.arch == "llama" ? c.head_dim : 0;
     load_ternary(layer_tensor(l, kQ), c.n_embd, qd, L.wqkv, {.row0 = 0, .permute_hd = perm});
     load_ternary(layer_tensor(l, kK), c.n_embd, kvd, L.wqkv, {.row0 = qd, .permute_hd = perm});
     load_ternary(layer_tensor(l, kV), c.n_embd, kvd, L.wqkv, {.row0 = qd + kvd});
-    L.wo.allocate(c.n_embd, qd, tn16);
+    L.wo.allocate(c.n_embd, qd, tn16, place(c.n_embd, qd));
     load_ternary(layer_tensor(l, kO), qd, c.n_embd, L.wo, {});
-    L.wgate_up.allocate(ops::glu_rows(c.n_ff), c.n_embd, tn16);
+    L.wgate_up.allocate(glu_rows, c.n_embd, tn16, place(glu_rows, c.n_embd));
     load_ternary(layer_tensor(l, kGate), c.n_embd, c.n_ff, L.wgate_up, {.glu = 0});
     load_ternary(layer_tensor(l, kUp), c.n_embd, c.n_ff, L.wgate_up, {.glu = 1});
-    L.wdown.allocate(c.n_embd, c.n_ff, tn16);
+    L.wdown.allocate(c.n_embd, c.n_ff, tn16, place(c.n_embd, c.n_ff));
     load_ternary(layer_tensor(l, kDown), c.n_ff, c.n_embd, L.wdown, {});
   }
   if (opt_.progress) std::fprintf(stderr, "\n");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <bit>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -24,14 +25,27 @@ bool tn16_layout_wanted() {
 
 int64_t TernaryMatrix::group_bytes() const { return tn16 ? tn_group_bytes(k_pad) : tr_group_bytes(k_pad); }
 
-void TernaryMatrix::allocate(int64_t n_rows, int64_t n_cols, bool as_tn16) {
+size_t TernaryMatrix::code_bytes(int64_t n_rows, int64_t n_cols, bool as_tn16) {
+  const int64_t k = round_up_k(n_cols);
+  return static_cast<size_t>(round_up_rows(n_rows) / kTrRows * (as_tn16 ? tn_group_bytes(k) : tr_group_bytes(k)));
+}
+
+void TernaryMatrix::allocate(int64_t n_rows, int64_t n_cols, bool as_tn16, uint8_t* place) {
   TERN_ASSERT(n_rows > 0 && n_cols > 0);
+  TERN_ASSERT(reinterpret_cast<uintptr_t>(place) % kAlign == 0);
   rows = n_rows;
   cols = n_cols;
   rows_pad = round_up_rows(n_rows);
   k_pad = round_up_k(n_cols);
   tn16 = as_tn16;
-  codes.resize(static_cast<size_t>(n_groups() * group_bytes()));
+  const size_t n = code_bytes(n_rows, n_cols, as_tn16);
+  if (place) {
+    own_codes_ = AlignedBuffer<uint8_t>();
+    codes = {place, n};
+  } else {
+    own_codes_.resize(n);
+    codes = {own_codes_.data(), n};
+  }
   // Every code 1 (weight 0): TR16 bytes 0x55; in TN16 the triple (1, 1, 1) is nibble 13, sign 0.
   std::memset(codes.data(), 0x55, codes.size());
   if (tn16) {

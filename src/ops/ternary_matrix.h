@@ -11,16 +11,29 @@
 
 namespace tern {
 
+// A matrix's code bytes: its own buffer, or a slice of a block shared by a model's matrices
+// (TernaryMatrix::allocate's `place`).
+struct CodeBytes {
+  uint8_t* p = nullptr;
+  size_t n = 0;
+  uint8_t* data() { return p; }
+  const uint8_t* data() const { return p; }
+  size_t size() const { return n; }
+};
+
 struct TernaryMatrix {
   int64_t rows = 0;      // output features
   int64_t cols = 0;      // input features (K)
   int64_t rows_pad = 0;  // rows rounded up to 16; padding rows have zero weights
   int64_t k_pad = 0;     // K rounded up to 128; padding codes are 1 (zero weight)
   bool tn16 = false;     // layout of codes: TN16 or TR16
-  AlignedBuffer<uint8_t> codes;     // [rows_pad / 16 groups][group_bytes()]
+  CodeBytes codes;                  // [rows_pad / 16 groups][group_bytes()]
   AlignedBuffer<float> row_scale;   // [rows_pad] (0 on padding rows)
 
-  void allocate(int64_t n_rows, int64_t n_cols, bool as_tn16 = false);
+  // Sizes the matrix (all weights 0). The codes go to `place` when given (code_bytes(...) bytes,
+  // 64-byte aligned, owned by the caller and outliving the matrix), else to a buffer of its own.
+  void allocate(int64_t n_rows, int64_t n_cols, bool as_tn16 = false, uint8_t* place = nullptr);
+  static size_t code_bytes(int64_t n_rows, int64_t n_cols, bool as_tn16);
   // Writes row r from trits in {-1, 0, 1} (cols values). Rows may be set from several threads
   // at once (in TN16 neighbour rows share sign bytes, merged atomically).
   void set_row(int64_t r, const int8_t* trits, float scale);
@@ -29,6 +42,9 @@ struct TernaryMatrix {
   int64_t n_groups() const { return rows_pad / 16; }
   int64_t group_bytes() const;
   size_t bytes() const { return codes.size() + row_scale.size() * sizeof(float); }
+
+ private:
+  AlignedBuffer<uint8_t> own_codes_;  // codes when no place was given
 };
 
 // The layout weights load as: TN16 where the kernel table prefers it, else TR16.

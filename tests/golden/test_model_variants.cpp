@@ -227,6 +227,33 @@ TEST(ModelVariants, HalfPrecisionKvCacheStaysCloseToF32) {
 // TN16 weights (the layout AVX-512 with VBMI loads; TERN_LAYOUT forces either on any path) give
 // logits equal to TR16's to the bit: prefill (TN16 rewritten to TR16 for the GEMM tiles) and
 // decode (TN16 kernels); and hold fewer bytes.
+// A file whose metadata promises far more layers than it holds fails with a message before its
+// weights are laid out (the projections share one block sized from the metadata).
+TEST(ModelVariants, MetadataPromisingMoreLayersThanTheFileHoldsIsRejected) {
+  const std::string orig = make_dummy("layers.gguf", GgmlType::I2_S, GgmlType::F16);
+  const std::string bad = temp_path("layers_bad.gguf");
+  {
+    auto f = gguf::File::open(orig);
+    gguf::Writer w;
+    for (const auto& [key, value] : f->metadata()) w.set_value(key, value);
+    w.set_u32("bitnet-b1.58.block_count", 1000000);
+    for (const auto& t : f->tensors()) {
+      std::vector<int64_t> ne(t.ne, t.ne + t.n_dims);
+      w.add_tensor(t.name, t.type, ne, std::vector<uint8_t>(t.data, t.data + t.nbytes));
+    }
+    w.write(bad);
+  }
+  try {
+    Model::load(bad, LoadOptions{});
+    ADD_FAILURE() << "a 1000000-layer claim loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("describes more weights than the file holds"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(Model::load(orig, LoadOptions{}));
+  fs::remove(orig);
+  fs::remove(bad);
+}
+
 TEST(ModelVariants, Tn16WeightsGiveTheSameLogitsAsTr16) {
   const std::string p = make_dummy("tn16.gguf", GgmlType::I2_S, GgmlType::F16);
   const char* old = std::getenv("TERN_LAYOUT");

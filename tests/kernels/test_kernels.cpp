@@ -348,6 +348,52 @@ TEST(Kernels, TernaryMatrixRoundTripsThroughTn16) {
   }
 }
 
+// Matrices placed in a caller's block (how a model packs its projections, ModelLoader::run) use
+// exactly their code_bytes there, keep the neighbours' bytes intact, and survive being moved.
+TEST(Kernels, TernaryMatricesPlacedInOneBlockStayWithinTheirSlots) {
+  std::mt19937 rng(9);
+  std::uniform_int_distribution<int> trit(-1, 1);
+  for (bool tn16 : {false, true}) {
+    const int64_t shapes[2][2] = {{37, 200}, {20, 600}};
+    size_t sizes[2], total = 0;
+    for (int i = 0; i < 2; ++i) {
+      sizes[i] = TernaryMatrix::code_bytes(shapes[i][0], shapes[i][1], tn16);
+      total += sizes[i] + 64;  // a 64-byte guard after each
+    }
+    AlignedBuffer<uint8_t> block(total);
+    std::memset(block.data(), 0xa5, total);
+    std::vector<TernaryMatrix> mats(2);
+    std::vector<std::vector<int8_t>> trits(2);
+    uint8_t* at = block.data();
+    for (int i = 0; i < 2; ++i) {
+      mats[i].allocate(shapes[i][0], shapes[i][1], tn16, at);
+      ASSERT_EQ(mats[i].codes.data(), at);
+      ASSERT_EQ(mats[i].codes.size(), sizes[i]);
+      at += sizes[i] + 64;
+      trits[i].resize(static_cast<size_t>(shapes[i][0] * shapes[i][1]));
+      for (auto& t : trits[i]) t = static_cast<int8_t>(trit(rng));
+      for (int64_t r = 0; r < shapes[i][0]; ++r) mats[i].set_row(r, trits[i].data() + r * shapes[i][1], 1.0f);
+    }
+    std::vector<TernaryMatrix> moved = std::move(mats);
+    for (int i = 0; i < 2; ++i) {
+      const uint8_t* guard = moved[i].codes.data() + sizes[i];
+      for (int b = 0; b < 64; ++b) ASSERT_EQ(guard[b], 0xa5) << "tn16=" << tn16 << " matrix " << i << " wrote past its slot";
+      std::vector<int8_t> back(static_cast<size_t>(shapes[i][1]));
+      for (int64_t r = 0; r < shapes[i][0]; ++r) {
+        moved[i].get_row(r, back.data());
+        ASSERT_EQ(back, std::vector<int8_t>(trits[i].begin() + r * shapes[i][1], trits[i].begin() + (r + 1) * shapes[i][1]))
+            << "tn16=" << tn16 << " matrix " << i << " row " << r;
+      }
+    }
+    // Without a place the matrix owns its codes, and they move with it.
+    TernaryMatrix own;
+    own.allocate(37, 200, tn16);
+    const uint8_t* p = own.codes.data();
+    TernaryMatrix own2 = std::move(own);
+    EXPECT_EQ(own2.codes.data(), p);
+  }
+}
+
 // TN16 on every ISA: tn16_gemm gives TR16's exact sums, tn16_to_tr16 TR16's exact bytes.
 TEST(Kernels, Tn16KernelsMatchTr16Exactly) {
   std::mt19937 rng(7);
