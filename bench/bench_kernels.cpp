@@ -284,7 +284,8 @@ void BM_bandwidth(benchmark::State& st) {
 // One decoded token of the 2B-4T layout as the engine runs it: 30 layers of ternary matmuls
 // (q|k|v 3840x2560, o 2560x2560, gate|up 13824x2560, down 2560x6912: 0.52 GB of TR16 codes, or
 // 0.44 GB of TN16) and the F16 head (128256x2560 in R4; 0.66 GB), through ops:: on a pool of T
-// threads (the argument). Both weight layouts are built (random codes) and alternated within
+// threads (the argument), each layout's codes in one block as the model loader places them
+// (huge pages throughout). Both weight layouts are built (random codes) and alternated within
 // every iteration, so their rates compare under the same host conditions; the first matrix of
 // each is checked against the reference kernel. Compare with BM_bandwidth/1024/T run alongside.
 void BM_decode_step(benchmark::State& st) {
@@ -302,12 +303,18 @@ void BM_decode_step(benchmark::State& st) {
     return rs;
   };
   std::vector<TernaryMatrix> mats[2];  // [0] TR16, [1] TN16
+  AlignedBuffer<uint8_t> blocks[2];    // each layout's codes in one block, as the model loader lays them out
   double tern_bytes[2] = {0, 0};
   for (int lay = 0; lay < 2; ++lay) {
     mats[lay].resize(kLayers * 4);
+    size_t total = 0;
+    for (size_t i = 0; i < mats[lay].size(); ++i) total += (TernaryMatrix::code_bytes(kShapes[i % 4][0], kShapes[i % 4][1], lay == 1) + 4095) / 4096 * 4096;
+    blocks[lay].resize(total);
+    uint8_t* at = blocks[lay].data();
     for (size_t i = 0; i < mats[lay].size(); ++i) {
       TernaryMatrix& m = mats[lay][i];
-      m.allocate(kShapes[i % 4][0], kShapes[i % 4][1], lay == 1);
+      m.allocate(kShapes[i % 4][0], kShapes[i % 4][1], lay == 1, at);
+      at += (m.codes.size() + 4095) / 4096 * 4096;
       const int64_t gb = m.group_bytes(), main_bytes = lay == 1 ? tn_supers(m.k_pad) * kTnSuperBytes : 0;
       for (int64_t g = 0; g < m.n_groups(); ++g) {
         uint8_t* grp = m.codes.data() + g * gb;
