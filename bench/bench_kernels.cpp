@@ -308,13 +308,13 @@ void BM_decode_step(benchmark::State& st) {
   for (int lay = 0; lay < 2; ++lay) {
     mats[lay].resize(kLayers * 4);
     size_t total = 0;
-    for (size_t i = 0; i < mats[lay].size(); ++i) total += (TernaryMatrix::code_bytes(kShapes[i % 4][0], kShapes[i % 4][1], lay == 1) + 4095) / 4096 * 4096;
+    for (size_t i = 0; i < mats[lay].size(); ++i) total += TernaryMatrix::slot_bytes(kShapes[i % 4][0], kShapes[i % 4][1], lay == 1);
     blocks[lay].resize(total);
     uint8_t* at = blocks[lay].data();
     for (size_t i = 0; i < mats[lay].size(); ++i) {
       TernaryMatrix& m = mats[lay][i];
       m.allocate(kShapes[i % 4][0], kShapes[i % 4][1], lay == 1, at);
-      at += (m.codes.size() + 4095) / 4096 * 4096;
+      at += TernaryMatrix::slot_bytes(m.rows, m.cols, m.tn16);
       const int64_t gb = m.group_bytes(), main_bytes = lay == 1 ? tn_supers(m.k_pad) * kTnSuperBytes : 0;
       for (int64_t g = 0; g < m.n_groups(); ++g) {
         uint8_t* grp = m.codes.data() + g * gb;

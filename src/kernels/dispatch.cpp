@@ -8,19 +8,6 @@
 #include "kernels/table.h"
 
 namespace tern {
-#if defined(TERN_HAVE_X86_KERNELS)
-namespace avx2 {
-const KernelTable& table();
-}
-namespace avx512 {
-const KernelTable& table();
-}
-#endif
-#if defined(TERN_HAVE_NEON_KERNELS)
-namespace neon {
-const KernelTable& table();
-}
-#endif
 
 namespace {
 

@@ -66,7 +66,7 @@ inline constexpr int tn16_code(int n, int sign, int p) {
   return sign ? 2 - c : c;
 }
 // The code of (lane, column c) in one group, read one at a time as the layouts describe (the
-// reference kernels, TernaryMatrix::get_row): TR16, and TN16 with its TR16 tail.
+// reference TN16 kernels, TernaryMatrix::get_row): TR16, and TN16 with its TR16 tail.
 inline int tr16_code_at(const uint8_t* grp, int64_t lane, int64_t c) {
   return (grp[c / kTrBlockCols * 64 + lane * 4 + c % 4] >> (2 * ((c % kTrBlockCols) / 4))) & 3;
 }
@@ -342,7 +342,18 @@ const KernelTable* kernel_table_for(const std::string& isa);
 // Every ISA name this build knows, best last: {"ref", "avx2", "avx512"} or {"ref", "neon"}.
 const char* const* kernel_isa_names(int* count);
 
+// Each ISA's table (defined by TERN_DEFINE_KERNEL_TABLE in its file; only those this build
+// compiles exist): for dispatch, and for a path that reuses another's kernel.
 namespace ref {
+const KernelTable& table();
+}
+namespace avx2 {
+const KernelTable& table();
+}
+namespace avx512 {
+const KernelTable& table();
+}
+namespace neon {
 const KernelTable& table();
 }
 

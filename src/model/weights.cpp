@@ -355,9 +355,9 @@ void ModelLoader::run() {
   const bool tn16 = opt_.tn16 ? *opt_.tn16 : tn16_layout_wanted();
   // The projections' codes share one block, each matrix at a 4 KiB boundary. A buffer per matrix
   // left every part of it beyond its last whole 2 MiB page (all of a 2560 x 2560 one, a third of
-  // the 2B-4T's bytes) on 4 KiB pages, which decode streamed ~10% slower (docs/PERFORMANCE.md).
+  // the 2B-4T's bytes) on 4 KiB pages, which decode streamed 10-14% slower (docs/PERFORMANCE.md).
   const int64_t qkv_rows = qd + 2 * kvd, glu_rows = ops::glu_rows(c.n_ff);
-  auto slot = [&](int64_t rows, int64_t cols) { return (TernaryMatrix::code_bytes(rows, cols, tn16) + 4095) / 4096 * 4096; };
+  auto slot = [&](int64_t rows, int64_t cols) { return TernaryMatrix::slot_bytes(rows, cols, tn16); };
   const size_t layer_bytes = slot(qkv_rows, c.n_embd) + slot(c.n_embd, qd) + slot(glu_rows, c.n_embd) + slot(c.n_embd, c.n_ff);
   // In memory a weight takes at most ~2 bits; in the file at least ~1.6. A block much larger
   // than the file means metadata promising layers the file does not hold: fail before mapping it.

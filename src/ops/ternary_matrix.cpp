@@ -23,11 +23,14 @@ bool tn16_layout_wanted() {
   fail("TERN_LAYOUT='", v, "' is not a weight layout: use tr16 or tn16 (or leave it unset)");
 }
 
-int64_t TernaryMatrix::group_bytes() const { return tn16 ? tn_group_bytes(k_pad) : tr_group_bytes(k_pad); }
+namespace {
+int64_t layout_group_bytes(int64_t k_pad, bool tn16) { return tn16 ? tn_group_bytes(k_pad) : tr_group_bytes(k_pad); }
+}  // namespace
+
+int64_t TernaryMatrix::group_bytes() const { return layout_group_bytes(k_pad, tn16); }
 
 size_t TernaryMatrix::code_bytes(int64_t n_rows, int64_t n_cols, bool as_tn16) {
-  const int64_t k = round_up_k(n_cols);
-  return static_cast<size_t>(round_up_rows(n_rows) / kTrRows * (as_tn16 ? tn_group_bytes(k) : tr_group_bytes(k)));
+  return static_cast<size_t>(round_up_rows(n_rows) / kTrRows * layout_group_bytes(round_up_k(n_cols), as_tn16));
 }
 
 void TernaryMatrix::allocate(int64_t n_rows, int64_t n_cols, bool as_tn16, uint8_t* place) {

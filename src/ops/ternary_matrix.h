@@ -34,6 +34,11 @@ struct TernaryMatrix {
   // 64-byte aligned, owned by the caller and outliving the matrix), else to a buffer of its own.
   void allocate(int64_t n_rows, int64_t n_cols, bool as_tn16 = false, uint8_t* place = nullptr);
   static size_t code_bytes(int64_t n_rows, int64_t n_cols, bool as_tn16);
+  // The room a matrix takes in a shared block: code_bytes rounded up to 4 KiB, so every matrix
+  // placed at a multiple of it starts on a page (the model loader's layout).
+  static size_t slot_bytes(int64_t n_rows, int64_t n_cols, bool as_tn16) {
+    return (code_bytes(n_rows, n_cols, as_tn16) + 4095) / 4096 * 4096;
+  }
   // Writes row r from trits in {-1, 0, 1} (cols values). Rows may be set from several threads
   // at once (in TN16 neighbour rows share sign bytes, merged atomically).
   void set_row(int64_t r, const int8_t* trits, float scale);

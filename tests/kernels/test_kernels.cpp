@@ -385,12 +385,22 @@ TEST(Kernels, TernaryMatricesPlacedInOneBlockStayWithinTheirSlots) {
             << "tn16=" << tn16 << " matrix " << i << " row " << r;
       }
     }
-    // Without a place the matrix owns its codes, and they move with it.
-    TernaryMatrix own;
-    own.allocate(37, 200, tn16);
-    const uint8_t* p = own.codes.data();
-    TernaryMatrix own2 = std::move(own);
-    EXPECT_EQ(own2.codes.data(), p);
+    // Without a place the matrix owns its codes, and they move with it: still readable once
+    // the moved-from matrix is gone.
+    std::vector<TernaryMatrix> owners;
+    {
+      TernaryMatrix own;
+      own.allocate(shapes[0][0], shapes[0][1], tn16);
+      for (int64_t r = 0; r < shapes[0][0]; ++r) own.set_row(r, trits[0].data() + r * shapes[0][1], 1.0f);
+      owners.push_back(std::move(own));
+    }
+    owners.resize(8);  // reallocates, moving the matrix again
+    std::vector<int8_t> back(static_cast<size_t>(shapes[0][1]));
+    for (int64_t r = 0; r < shapes[0][0]; ++r) {
+      owners[0].get_row(r, back.data());
+      ASSERT_EQ(back, std::vector<int8_t>(trits[0].begin() + r * shapes[0][1], trits[0].begin() + (r + 1) * shapes[0][1]))
+          << "tn16=" << tn16 << " owned row " << r;
+    }
   }
 }
 

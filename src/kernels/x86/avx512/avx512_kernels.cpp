@@ -11,10 +11,6 @@
 #include "core/fp16.h"
 #include "kernels/table.h"
 
-namespace tern::avx2 {
-const KernelTable& table();
-}
-
 namespace tern::avx512 {
 
 void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
