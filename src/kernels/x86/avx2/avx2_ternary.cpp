@@ -49,45 +49,56 @@ void gemv_group(const uint8_t* codes, int64_t k_pad, const int8_t* q, int32_t* o
   _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 8), acc1);
 }
 
-// NT tokens against one half group (8 rows); `codes` points at the half's first 32 bytes.
-// Sums stay int16 over the 8 blocks of a 128-column chunk (at most 8 x 2048 = 16384, see
-// above) and widen to int32 once per chunk: one madd per 8 blocks instead of one per block,
-// so maddubs has the multiply ports nearly to itself.
+// NT tokens against one whole group (16 rows). Each broadcast of 4 activations feeds both
+// halves of the group (two maddubs per broadcast, not one), so a block costs 16 broadcasts, 32
+// maddubs, 32 adds and 14 unpacking ops for NT = 4. Sums stay int16 over the 8 blocks of a
+// 128-column chunk (at most 8 x 2048 = 16384, see above) and are added, widened, into `out`
+// once per chunk. The empty asm after each pair of adds keeps the sums in registers: without it
+// GCC 12 reassociates the adds into trees of products and spills them (BM_tr16_gemm avx2,
+// 64 tokens: ~290 -> ~320 GOP/s for this kernel against the one-half-per-broadcast one; with
+// the spills it was slower than that).
 template <int NT>
-void gemm_half(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride,
-               int32_t* out, int64_t out_stride) {
+void gemm_group(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride, int32_t* out,
+                int64_t out_stride) {
   const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
-  __m256i acc[NT];
-  for (int t = 0; t < NT; ++t) acc[t] = _mm256_setzero_si256();
+  for (int t = 0; t < NT; ++t) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + t * out_stride), _mm256_setzero_si256());
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + t * out_stride + 8), _mm256_setzero_si256());
+  }
   for (int64_t c0 = 0; c0 < k_pad; c0 += kTrKAlign) {
-    __m256i s16[NT];
-    for (int t = 0; t < NT; ++t) s16[t] = _mm256_setzero_si256();
+    __m256i lo[NT], hi[NT];
+    for (int t = 0; t < NT; ++t) lo[t] = hi[t] = _mm256_setzero_si256();
     for (int64_t b = c0 / kTrBlockCols; b < (c0 + kTrKAlign) / kTrBlockCols; ++b) {
-      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + b * 64));
-      const __m256i c_0 = _mm256_and_si256(v, m3);
-      const __m256i c_1 = _mm256_and_si256(_mm256_srli_epi16(v, 2), m3);
-      const __m256i c_2 = _mm256_and_si256(_mm256_srli_epi16(v, 4), m3);
-      const __m256i c_3 = _mm256_and_si256(_mm256_srli_epi16(v, 6), m3);
-      for (int t = 0; t < NT; ++t) {
-        const int8_t* a = q + t * q_stride + b * kTrBlockCols;
-        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(c_0, bcast4(a)));
-        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(c_1, bcast4(a + 4)));
-        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(c_2, bcast4(a + 8)));
-        s16[t] = _mm256_add_epi16(s16[t], _mm256_maddubs_epi16(c_3, bcast4(a + 12)));
+      const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + b * 64));
+      const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(codes + b * 64 + 32));
+#pragma GCC unroll 4
+      for (int s = 0; s < 4; ++s) {
+        const __m256i c_lo = _mm256_and_si256(_mm256_srli_epi16(v0, 2 * s), m3);
+        const __m256i c_hi = _mm256_and_si256(_mm256_srli_epi16(v1, 2 * s), m3);
+        for (int t = 0; t < NT; ++t) {
+          const __m256i a = bcast4(q + t * q_stride + b * kTrBlockCols + 4 * s);
+          lo[t] = _mm256_add_epi16(lo[t], _mm256_maddubs_epi16(c_lo, a));
+          hi[t] = _mm256_add_epi16(hi[t], _mm256_maddubs_epi16(c_hi, a));
+          asm("" : "+x"(lo[t]), "+x"(hi[t]));
+        }
       }
     }
-    for (int t = 0; t < NT; ++t) acc[t] = _mm256_add_epi32(acc[t], _mm256_madd_epi16(s16[t], ones));
+    for (int t = 0; t < NT; ++t) {
+      __m256i* o_lo = reinterpret_cast<__m256i*>(out + t * out_stride);
+      __m256i* o_hi = reinterpret_cast<__m256i*>(out + t * out_stride + 8);
+      _mm256_storeu_si256(o_lo, _mm256_add_epi32(_mm256_loadu_si256(o_lo), _mm256_madd_epi16(lo[t], ones)));
+      _mm256_storeu_si256(o_hi, _mm256_add_epi32(_mm256_loadu_si256(o_hi), _mm256_madd_epi16(hi[t], ones)));
+    }
   }
-  for (int t = 0; t < NT; ++t) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + t * out_stride), acc[t]);
 }
 
-void gemm_half_tokens(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride,
-                      int64_t nt, int32_t* out, int64_t out_stride) {
+void gemm_group_tokens(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride, int64_t nt,
+                       int32_t* out, int64_t out_stride) {
   switch (nt) {
-    case 1: gemm_half<1>(codes, k_pad, q, q_stride, out, out_stride); break;
-    case 2: gemm_half<2>(codes, k_pad, q, q_stride, out, out_stride); break;
-    case 3: gemm_half<3>(codes, k_pad, q, q_stride, out, out_stride); break;
-    default: gemm_half<4>(codes, k_pad, q, q_stride, out, out_stride); break;
+    case 1: gemm_group<1>(codes, k_pad, q, q_stride, out, out_stride); break;
+    case 2: gemm_group<2>(codes, k_pad, q, q_stride, out, out_stride); break;
+    case 3: gemm_group<3>(codes, k_pad, q, q_stride, out, out_stride); break;
+    default: gemm_group<4>(codes, k_pad, q, q_stride, out, out_stride); break;
   }
 }
 
@@ -104,10 +115,8 @@ void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8
   for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
     const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
     for (int64_t g = 0; g < n_groups; ++g) {
-      for (int h = 0; h < 2; ++h) {
-        gemm_half_tokens(codes + g * gb + 32 * h, k_pad, q + t0 * q_stride, q_stride, nt,
-                         out + t0 * out_stride + g * kTrRows + 8 * h, out_stride);
-      }
+      gemm_group_tokens(codes + g * gb, k_pad, q + t0 * q_stride, q_stride, nt, out + t0 * out_stride + g * kTrRows,
+                        out_stride);
     }
   }
 }
