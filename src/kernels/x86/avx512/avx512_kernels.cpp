@@ -284,10 +284,19 @@ inline void transpose16(__m512 (&r)[16]) {
 // no horizontal sums (a 4 x 4 tile spends as many instructions reducing as multiplying at
 // d = 128). The 16 x 16 result is transposed in registers on the way out (gathers from a
 // stack copy cost ~16% of the block: 96.6 vs 114 GFLOP/s, one thread, 2048 keys from L2).
-void scores_block16(const float* qt, const float* k, int64_t ks, int64_t d, float* out, int64_t os) {
+// kKs > 0: the key stride as a constant, so the 16 key rows are one base register plus fixed
+// offsets (with a run-time stride GCC keeps 16 row pointers and reloads 4 of them from the stack
+// every step). `next`: the following key block, prefetched one cache line per step (its 16 rows
+// of d floats are d lines), so a prompt's long K streams from L3 without stalls.
+template <int64_t kKs>
+void scores_block16(const float* qt, const float* k, int64_t ks_rt, int64_t d, float* out, int64_t os,
+                    const float* next) {
+  const int64_t ks = kKs > 0 ? kKs : ks_rt;
+  const int64_t lines_per_row = (d + 15) / 16;
   __m512 acc[16];
   for (int j = 0; j < 16; ++j) acc[j] = _mm512_setzero_ps();
   for (int64_t c = 0; c < d; ++c) {
+    if (next) _mm_prefetch(reinterpret_cast<const char*>(next + (c / lines_per_row) * ks + (c % lines_per_row) * 16), _MM_HINT_T0);
     const __m512 qv = _mm512_loadu_ps(qt + c * 16);
     for (int j = 0; j < 16; ++j) acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(k[j * ks + c]), qv, acc[j]);
   }
@@ -307,7 +316,14 @@ void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, i
       for (int64_t c = 0; c < d; ++c) {
         for (int r = 0; r < 16; ++r) qt[c * 16 + r] = q[(i + r) * q_stride + c];
       }
-      for (int64_t j = 0; j < nk16; j += 16) scores_block16(qt, k + j * k_stride, k_stride, d, out + i * out_stride + j, out_stride);
+      for (int64_t j = 0; j < nk16; j += 16) {
+        const float* next = j + 32 <= nk ? k + (j + 16) * k_stride : nullptr;
+        if (k_stride == 128) {
+          scores_block16<128>(qt, k + j * k_stride, k_stride, d, out + i * out_stride + j, out_stride, next);
+        } else {
+          scores_block16<0>(qt, k + j * k_stride, k_stride, d, out + i * out_stride + j, out_stride, next);
+        }
+      }
       if (nk16 < nk) {
         for (int64_t r = 0; r < 16; r += 4) {
           scores_rows<4>(q + (i + r) * q_stride, q_stride, k + nk16 * k_stride, nk - nk16, k_stride, d,
@@ -321,8 +337,10 @@ void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, i
 }
 
 // Weighted sum of value rows for NI queries over up to 128 columns (8 registers per query),
-// added to what out already holds (keys come in L1-sized chunks, below).
-template <int NI>
+// added to what out already holds (keys come in L1-sized chunks, below). kFull: dc == 128, so
+// plain loads (the masked form needs 8 mask registers and GCC reloads one from the stack every
+// key).
+template <int NI, bool kFull>
 void values_tile(const float* p, int64_t ps, const float* v, int64_t nk, int64_t vs, int64_t dc,
                  float* out, int64_t os) {
   __mmask16 m[8];
@@ -330,21 +348,41 @@ void values_tile(const float* p, int64_t ps, const float* v, int64_t nk, int64_t
     const int64_t rem = dc - 16 * u;
     m[u] = rem >= 16 ? static_cast<__mmask16>(0xffff) : rem > 0 ? static_cast<__mmask16>((1u << rem) - 1) : 0;
   }
+  auto load = [&](const float* x, int u) { return kFull ? _mm512_loadu_ps(x) : _mm512_maskz_loadu_ps(m[u], x); };
   __m512 acc[NI][8];
   for (int i = 0; i < NI; ++i) {
-    for (int u = 0; u < 8; ++u) acc[i][u] = _mm512_maskz_loadu_ps(m[u], out + i * os + 16 * u);
+    for (int u = 0; u < 8; ++u) acc[i][u] = load(out + i * os + 16 * u, u);
   }
   for (int64_t j = 0; j < nk; ++j) {
     __m512 vv[8];
-    for (int u = 0; u < 8; ++u) vv[u] = _mm512_maskz_loadu_ps(m[u], v + j * vs + 16 * u);
+    for (int u = 0; u < 8; ++u) {
+      vv[u] = load(v + j * vs + 16 * u, u);
+      // Loaded once for all NI queries: kept from being folded into each FMA as a memory
+      // operand (NI loads per row; Zen 4 loads one 512-bit register per cycle).
+      if (NI > 1) asm("" : "+v"(vv[u]));
+    }
     for (int i = 0; i < NI; ++i) {
       const __m512 pb = _mm512_set1_ps(p[i * ps + j]);
       for (int u = 0; u < 8; ++u) acc[i][u] = _mm512_fmadd_ps(pb, vv[u], acc[i][u]);
     }
   }
   for (int i = 0; i < NI; ++i) {
-    for (int u = 0; u < 8; ++u) _mm512_mask_storeu_ps(out + i * os + 16 * u, m[u], acc[i][u]);
+    for (int u = 0; u < 8; ++u) {
+      if (kFull) {
+        _mm512_storeu_ps(out + i * os + 16 * u, acc[i][u]);
+      } else {
+        _mm512_mask_storeu_ps(out + i * os + 16 * u, m[u], acc[i][u]);
+      }
+    }
   }
+}
+
+template <bool kFull>
+void values_rows(const float* p, int64_t nq, int64_t p_stride, const float* vc, int64_t nj, int64_t v_stride,
+                 int64_t dc, float* out, int64_t out_stride) {
+  int64_t i = 0;
+  for (; i + 2 <= nq; i += 2) values_tile<2, kFull>(p + i * p_stride, p_stride, vc, nj, v_stride, dc, out + i * out_stride, out_stride);
+  for (; i < nq; ++i) values_tile<1, kFull>(p + i * p_stride, p_stride, vc, nj, v_stride, dc, out + i * out_stride, out_stride);
 }
 
 // Keys in chunks of 32: a chunk's value rows (32 x 512 bytes at d = 128) stay in L1 while every
@@ -359,9 +397,11 @@ void attn_values(const float* p, int64_t nq, int64_t p_stride, const float* v, i
     for (int64_t c = 0; c < d; c += 128) {
       const int64_t dc = d - c < 128 ? d - c : 128;
       const float* vc = v + j0 * v_stride + c;
-      int64_t i = 0;
-      for (; i + 2 <= nq; i += 2) values_tile<2>(p + i * p_stride + j0, p_stride, vc, nj, v_stride, dc, out + i * out_stride + c, out_stride);
-      for (; i < nq; ++i) values_tile<1>(p + i * p_stride + j0, p_stride, vc, nj, v_stride, dc, out + i * out_stride + c, out_stride);
+      if (dc == 128) {
+        values_rows<true>(p + j0, nq, p_stride, vc, nj, v_stride, dc, out + c, out_stride);
+      } else {
+        values_rows<false>(p + j0, nq, p_stride, vc, nj, v_stride, dc, out + c, out_stride);
+      }
     }
   }
 }
