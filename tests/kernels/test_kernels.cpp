@@ -628,30 +628,36 @@ TEST(Kernels, AttentionKernelsMatchReference) {
   std::uniform_real_distribution<float> ud(0.0f, 1.0f);
   const KernelTable& ref = *kernel_table_for("ref");
   for (int64_t d : {5, 16, 64, 100, 128, 130, 200}) {
-    for (int64_t nq : {1, 3, 4, 5, 9, 16, 21, 32}) {  // 16+: the 16-query blocks (with 32+ keys)
+    // 8+ / 16+: the AVX2 8-query blocks (16+ keys) and the AVX-512 16-query blocks (32+ keys)
+    for (int64_t nq : {1, 3, 4, 5, 9, 16, 21, 32}) {
       for (int64_t nk : {1, 3, 4, 7, 17, 32, 45, 64}) {
-        const int64_t qs = d + 3, ks = d + 5, os = nk + 2, vs = d + 1, ps = nk + 1, o2 = d + 7;
-        std::vector<float> qb(static_cast<size_t>(nq * qs + 1)), kb(static_cast<size_t>(nk * ks + 1));
-        std::vector<float> vb(static_cast<size_t>(nk * vs + 1)), pb(static_cast<size_t>(nq * ps + 1));
-        for (auto& v : qb) v = nd(rng);
-        for (auto& v : kb) v = nd(rng);
-        for (auto& v : vb) v = nd(rng);
-        for (auto& v : pb) v = ud(rng);
-        // +1: misaligned on purpose
-        const float *q = qb.data() + 1, *k = kb.data() + 1, *v = vb.data() + 1, *p = pb.data() + 1;
-        std::vector<float> want(static_cast<size_t>(nq * os), -3.0f), want_v(static_cast<size_t>(nq * o2), -3.0f);
-        ref.attn_scores(q, nq, qs, k, nk, ks, d, want.data(), os);
-        ref.attn_values(p, nq, ps, v, nk, vs, d, want_v.data(), o2);
-        const float tol = 1e-5f * std::sqrt(static_cast<float>(d + nk)) * 4.0f;
-        for (const KernelTable* kt : runnable_tables()) {
-          std::vector<float> got(want.size(), -3.0f), got_v(want_v.size(), -3.0f);
-          kt->attn_scores(q, nq, qs, k, nk, ks, d, got.data(), os);
-          kt->attn_values(p, nq, ps, v, nk, vs, d, got_v.data(), o2);
-          for (size_t i = 0; i < want.size(); ++i) {
-            ASSERT_NEAR(got[i], want[i], tol * (1.0f + std::fabs(want[i]))) << kt->isa << " scores d=" << d << " nq=" << nq << " nk=" << nk << " i=" << i;
-          }
-          for (size_t i = 0; i < want_v.size(); ++i) {
-            ASSERT_NEAR(got_v[i], want_v[i], tol * (1.0f + std::fabs(want_v[i]))) << kt->isa << " values d=" << d << " nq=" << nq << " nk=" << nk << " i=" << i;
+        // padded strides, then packed rows as the engine passes them (key stride d: the score
+        // blocks' constant-stride form at d = 128)
+        for (const bool packed : {false, true}) {
+          const int64_t qs = packed ? d : d + 3, ks = packed ? d : d + 5, os = packed ? nk : nk + 2;
+          const int64_t vs = packed ? d : d + 1, ps = packed ? nk : nk + 1, o2 = packed ? d : d + 7;
+          std::vector<float> qb(static_cast<size_t>(nq * qs + 1)), kb(static_cast<size_t>(nk * ks + 1));
+          std::vector<float> vb(static_cast<size_t>(nk * vs + 1)), pb(static_cast<size_t>(nq * ps + 1));
+          for (auto& v : qb) v = nd(rng);
+          for (auto& v : kb) v = nd(rng);
+          for (auto& v : vb) v = nd(rng);
+          for (auto& v : pb) v = ud(rng);
+          // +1: misaligned on purpose
+          const float *q = qb.data() + 1, *k = kb.data() + 1, *v = vb.data() + 1, *p = pb.data() + 1;
+          std::vector<float> want(static_cast<size_t>(nq * os), -3.0f), want_v(static_cast<size_t>(nq * o2), -3.0f);
+          ref.attn_scores(q, nq, qs, k, nk, ks, d, want.data(), os);
+          ref.attn_values(p, nq, ps, v, nk, vs, d, want_v.data(), o2);
+          const float tol = 1e-5f * std::sqrt(static_cast<float>(d + nk)) * 4.0f;
+          for (const KernelTable* kt : runnable_tables()) {
+            std::vector<float> got(want.size(), -3.0f), got_v(want_v.size(), -3.0f);
+            kt->attn_scores(q, nq, qs, k, nk, ks, d, got.data(), os);
+            kt->attn_values(p, nq, ps, v, nk, vs, d, got_v.data(), o2);
+            for (size_t i = 0; i < want.size(); ++i) {
+              ASSERT_NEAR(got[i], want[i], tol * (1.0f + std::fabs(want[i]))) << kt->isa << " scores d=" << d << " nq=" << nq << " nk=" << nk << " packed=" << packed << " i=" << i;
+            }
+            for (size_t i = 0; i < want_v.size(); ++i) {
+              ASSERT_NEAR(got_v[i], want_v[i], tol * (1.0f + std::fabs(want_v[i]))) << kt->isa << " values d=" << d << " nq=" << nq << " nk=" << nk << " packed=" << packed << " i=" << i;
+            }
           }
         }
       }
