@@ -304,8 +304,8 @@ inline void transpose8(__m256 (&r)[8]) {
 // transposed on the way out. kKs > 0: the key stride as a constant (one base register for the 8
 // rows). `next`: the following key block, prefetched a cache line every other step.
 template <int64_t kKs>
-void scores_block8(const float* qt, const float* k, int64_t ks_rt, int64_t d, float* out, int64_t os,
-                   const float* next) {
+void scores_block(const float* qt, const float* k, int64_t ks_rt, int64_t d, float* out, int64_t os,
+                  const float* next) {
   const int64_t ks = kKs > 0 ? kKs : ks_rt;
   const int64_t lines_per_row = (d + 15) / 16;
   __m256 acc[8];
@@ -322,38 +322,10 @@ void scores_block8(const float* qt, const float* k, int64_t ks_rt, int64_t d, fl
   for (int i = 0; i < 8; ++i) _mm256_storeu_ps(out + i * os, acc[i]);
 }
 
-void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, int64_t nk,
-                 int64_t k_stride, int64_t d, float* out, int64_t out_stride) {
-  int64_t i = 0;
-  // Blocks of 8 queries against at least 16 keys: transpose the queries once (d x 8 floats on
-  // the stack, d <= 256) and run 8 x 8 blocks; leftover keys take the 2 x 4 path. (The 2 x 4
-  // tiles alone, with their horizontal sums, ran at ~35% of FMA peak.)
-  if (nk >= 16 && d <= 256) {
-    alignas(32) float qt[256 * 8];
-    const int64_t nk8 = nk / 8 * 8;
-    for (; i + 8 <= nq; i += 8) {
-      for (int64_t c = 0; c < d; ++c) {
-        for (int r = 0; r < 8; ++r) qt[c * 8 + r] = q[(i + r) * q_stride + c];
-      }
-      for (int64_t j = 0; j < nk8; j += 8) {
-        const float* next = j + 16 <= nk ? k + (j + 8) * k_stride : nullptr;
-        if (k_stride == 128) {
-          scores_block8<128>(qt, k + j * k_stride, k_stride, d, out + i * out_stride + j, out_stride, next);
-        } else {
-          scores_block8<0>(qt, k + j * k_stride, k_stride, d, out + i * out_stride + j, out_stride, next);
-        }
-      }
-      if (nk8 < nk) {
-        for (int64_t r = 0; r < 8; r += 2) {
-          scores_rows<2>(q + (i + r) * q_stride, q_stride, k + nk8 * k_stride, nk - nk8, k_stride, d,
-                         out + (i + r) * out_stride + nk8, out_stride);
-        }
-      }
-    }
-  }
-  for (; i + 2 <= nq; i += 2) scores_rows<2>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
-  for (; i < nq; ++i) scores_rows<1>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
-}
+// (The 2 x 4 row tiles alone, with their horizontal sums, ran at ~35% of FMA peak.)
+constexpr int64_t kScoreBlock = 8;
+constexpr int kTailRows = 2;
+#include "kernels/attn_scores_driver.h"  // attn_scores from the kernels above
 
 // NI queries' weighted sums of value rows over 32 columns (4 registers per query), added to
 // what out holds. Each value register is loaded once for the NI queries (the empty asm keeps

@@ -287,10 +287,11 @@ inline void transpose16(__m512 (&r)[16]) {
 // kKs > 0: the key stride as a constant, so the 16 key rows are one base register plus fixed
 // offsets (with a run-time stride GCC keeps 16 row pointers and reloads 4 of them from the stack
 // every step). `next`: the following key block, prefetched one cache line per step (its 16 rows
-// of d floats are d lines), so a prompt's long K streams from L3 without stalls.
+// of d floats are d lines), so a prompt's long K streams from L3 without stalls. The blocking
+// around it is attn_scores_driver.h.
 template <int64_t kKs>
-void scores_block16(const float* qt, const float* k, int64_t ks_rt, int64_t d, float* out, int64_t os,
-                    const float* next) {
+void scores_block(const float* qt, const float* k, int64_t ks_rt, int64_t d, float* out, int64_t os,
+                  const float* next) {
   const int64_t ks = kKs > 0 ? kKs : ks_rt;
   const int64_t lines_per_row = (d + 15) / 16;
   __m512 acc[16];
@@ -304,37 +305,9 @@ void scores_block16(const float* qt, const float* k, int64_t ks_rt, int64_t d, f
   for (int i = 0; i < 16; ++i) _mm512_storeu_ps(out + i * os, acc[i]);
 }
 
-void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, int64_t nk,
-                 int64_t k_stride, int64_t d, float* out, int64_t out_stride) {
-  int64_t i = 0;
-  // Blocks of 16 queries against at least 32 keys: transpose the queries once (d x 16 floats on
-  // the stack, d <= 256) and run 16 x 16 blocks; leftover keys take the 4 x 4 path.
-  if (nk >= 32 && d <= 256) {
-    alignas(64) float qt[256 * 16];
-    const int64_t nk16 = nk / 16 * 16;
-    for (; i + 16 <= nq; i += 16) {
-      for (int64_t c = 0; c < d; ++c) {
-        for (int r = 0; r < 16; ++r) qt[c * 16 + r] = q[(i + r) * q_stride + c];
-      }
-      for (int64_t j = 0; j < nk16; j += 16) {
-        const float* next = j + 32 <= nk ? k + (j + 16) * k_stride : nullptr;
-        if (k_stride == 128) {
-          scores_block16<128>(qt, k + j * k_stride, k_stride, d, out + i * out_stride + j, out_stride, next);
-        } else {
-          scores_block16<0>(qt, k + j * k_stride, k_stride, d, out + i * out_stride + j, out_stride, next);
-        }
-      }
-      if (nk16 < nk) {
-        for (int64_t r = 0; r < 16; r += 4) {
-          scores_rows<4>(q + (i + r) * q_stride, q_stride, k + nk16 * k_stride, nk - nk16, k_stride, d,
-                         out + (i + r) * out_stride + nk16, out_stride);
-        }
-      }
-    }
-  }
-  for (; i + 4 <= nq; i += 4) scores_rows<4>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
-  for (; i < nq; ++i) scores_rows<1>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
-}
+constexpr int64_t kScoreBlock = 16;
+constexpr int kTailRows = 4;
+#include "kernels/attn_scores_driver.h"  // attn_scores from the kernels above
 
 // Weighted sum of value rows for NI queries over up to 128 columns (8 registers per query),
 // added to what out already holds (keys come in L1-sized chunks, below). kFull: dc == 128, so
