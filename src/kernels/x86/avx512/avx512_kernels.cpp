@@ -227,15 +227,20 @@ void scores_tile(const float* q, int64_t qs, const float* k, int64_t ks, int64_t
   for (int i = 0; i < NI; ++i) {
     for (int j = 0; j < NJ; ++j) acc[i][j] = _mm512_setzero_ps();
   }
-  for (int64_t c = 0; c < d; c += 16) {
-    const __mmask16 m = d - c >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (d - c)) - 1);
+  // Whole 16-float steps with plain loads, then one masked step for d % 16. (With the mask
+  // computed inside the loop GCC kept a copy of all NI x NJ accumulators on the stack, storing
+  // them every step: decode's 4 x 4 tiles ran at ~35% of FMA peak.)
+  auto step = [&](int64_t c, __mmask16 m, bool whole) {
     __m512 kv[NJ];
-    for (int j = 0; j < NJ; ++j) kv[j] = _mm512_maskz_loadu_ps(m, k + j * ks + c);
+    for (int j = 0; j < NJ; ++j) kv[j] = whole ? _mm512_loadu_ps(k + j * ks + c) : _mm512_maskz_loadu_ps(m, k + j * ks + c);
     for (int i = 0; i < NI; ++i) {
-      const __m512 qv = _mm512_maskz_loadu_ps(m, q + i * qs + c);
+      const __m512 qv = whole ? _mm512_loadu_ps(q + i * qs + c) : _mm512_maskz_loadu_ps(m, q + i * qs + c);
       for (int j = 0; j < NJ; ++j) acc[i][j] = _mm512_fmadd_ps(qv, kv[j], acc[i][j]);
     }
-  }
+  };
+  int64_t c = 0;
+  for (; c + 16 <= d; c += 16) step(c, 0xffff, true);
+  if (c < d) step(c, static_cast<__mmask16>((1u << (d - c)) - 1), false);
   if constexpr (NJ == 4) {
     for (int i = 0; i < NI; ++i) _mm_storeu_ps(out + i * os, hsum4(acc[i][0], acc[i][1], acc[i][2], acc[i][3]));
   } else {
