@@ -628,7 +628,8 @@ TEST(Kernels, AttentionKernelsMatchReference) {
   std::uniform_real_distribution<float> ud(0.0f, 1.0f);
   const KernelTable& ref = *kernel_table_for("ref");
   for (int64_t d : {5, 16, 64, 100, 128, 130, 200}) {
-    // 8+ / 16+: the AVX2 8-query blocks (16+ keys) and the AVX-512 16-query blocks (32+ keys)
+    // 4 and 5: the quad blocks (AVX2: 16+ keys, d even; AVX-512: 32+ keys, d % 4 == 0); 8+ / 16+:
+    // the AVX2 8-query blocks (16+ keys) and the AVX-512 16-query blocks (32+ keys)
     for (int64_t nq : {1, 3, 4, 5, 9, 16, 21, 32}) {
       for (int64_t nk : {1, 3, 4, 7, 17, 32, 45, 64}) {
         // padded strides, then packed rows as the engine passes them (key stride d: the score

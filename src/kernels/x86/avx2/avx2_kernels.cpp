@@ -322,9 +322,37 @@ void scores_block(const float* qt, const float* k, int64_t ks_rt, int64_t d, flo
   for (int i = 0; i < 8; ++i) _mm256_storeu_ps(out + i * os, acc[i]);
 }
 
+// 4 queries x 8 keys with (query, 2 consecutive dims) in the lanes, for a decoded token's 4 GQA
+// heads: each step broadcasts 2 floats of each key row (vbroadcastsd) against qp's 4 x 2 values,
+// so all 8 lanes work without a transpose; each lane pair then holds one score's odd and even
+// halves, added by hadd on the way out.
+template <int64_t kKs>
+void scores_quad(const float* qp, const float* k, int64_t ks_rt, int64_t d, float* out, int64_t os) {
+  const int64_t ks = kKs > 0 ? kKs : ks_rt;
+  __m256 acc[8];
+  for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
+  for (int64_t c = 0; c < d; c += 2) {
+    const __m256 qv = _mm256_loadu_ps(qp + c * 4);
+    for (int j = 0; j < 8; ++j) {
+      const __m256 kv = _mm256_castpd_ps(_mm256_broadcast_sd(reinterpret_cast<const double*>(k + j * ks + c)));
+      acc[j] = _mm256_fmadd_ps(kv, qv, acc[j]);
+    }
+  }
+  alignas(32) float h[4][8];  // h[j / 2]: keys j, j + 1 x queries 0, 1 | keys j, j + 1 x queries 2, 3
+  for (int j = 0; j < 8; j += 2) _mm256_store_ps(h[j / 2], _mm256_hadd_ps(acc[j], acc[j + 1]));
+  for (int j = 0; j < 8; ++j) {
+    const float* hj = h[j / 2] + 2 * (j % 2);
+    out[j] = hj[0];
+    out[os + j] = hj[1];
+    out[2 * os + j] = hj[4];
+    out[3 * os + j] = hj[5];
+  }
+}
+
 // (The 2 x 4 row tiles alone, with their horizontal sums, ran at ~35% of FMA peak.)
 constexpr int64_t kScoreBlock = 8;
 constexpr int kTailRows = 2;
+constexpr int64_t kQuadKeys = 8, kQuadDims = 2;
 #include "kernels/attn_scores_driver.h"  // attn_scores from the kernels above
 
 // NI queries' weighted sums of value rows over 32 columns (4 registers per query), added to

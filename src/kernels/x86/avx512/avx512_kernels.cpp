@@ -312,6 +312,26 @@ void scores_block(const float* qt, const float* k, int64_t ks_rt, int64_t d, flo
 
 constexpr int64_t kScoreBlock = 16;
 constexpr int kTailRows = 4;
+// 4 queries x 16 keys with (query, 4 consecutive dims) in the lanes, for a decoded token's 4
+// GQA heads (the AVX2 file's quad block at twice the width): each step broadcasts 4 floats of
+// each key row against qp's 4 x 4 values; each score's 4 partial sums are then added across
+// lanes on the way out.
+template <int64_t kKs>
+void scores_quad(const float* qp, const float* k, int64_t ks_rt, int64_t d, float* out, int64_t os) {
+  const int64_t ks = kKs > 0 ? kKs : ks_rt;
+  __m512 acc[16];
+  for (int j = 0; j < 16; ++j) acc[j] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < d; c += 4) {
+    const __m512 qv = _mm512_loadu_ps(qp + c * 4);
+    for (int j = 0; j < 16; ++j) acc[j] = _mm512_fmadd_ps(_mm512_broadcast_f32x4(_mm_loadu_ps(k + j * ks + c)), qv, acc[j]);
+  }
+  alignas(64) float h[16][16];
+  for (int j = 0; j < 16; ++j) _mm512_store_ps(h[j], acc[j]);
+  for (int j = 0; j < 16; ++j) {
+    for (int r = 0; r < 4; ++r) out[r * os + j] = (h[j][4 * r] + h[j][4 * r + 1]) + (h[j][4 * r + 2] + h[j][4 * r + 3]);
+  }
+}
+constexpr int64_t kQuadKeys = 16, kQuadDims = 4;
 #include "kernels/attn_scores_driver.h"  // attn_scores from the kernels above
 
 // Weighted sum of value rows for NI queries over up to 128 columns (8 registers per query),
