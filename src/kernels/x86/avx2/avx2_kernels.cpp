@@ -307,14 +307,11 @@ template <int64_t kKs>
 void scores_block(const float* qt, const float* k, int64_t ks_rt, int64_t d, float* out, int64_t os,
                   const float* next) {
   const int64_t ks = kKs > 0 ? kKs : ks_rt;
-  const int64_t lines_per_row = (d + 15) / 16;
   __m256 acc[8];
   for (int j = 0; j < 8; ++j) acc[j] = _mm256_setzero_ps();
   for (int64_t c = 0; c < d; ++c) {
-    if (next && c % 2 == 0) {
-      const int64_t line = c / 2;
-      _mm_prefetch(reinterpret_cast<const char*>(next + (line / lines_per_row) * ks + (line % lines_per_row) * 16), _MM_HINT_T0);
-    }
+    // even steps: row (c / 2) % 8, line c / 16 of the next block (shifts, no division)
+    if (next && (c & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(next + ((c >> 1) & 7) * ks + (c >> 4) * 16), _MM_HINT_T0);
     const __m256 qv = _mm256_loadu_ps(qt + c * 8);
     for (int j = 0; j < 8; ++j) acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(k[j * ks + c]), qv, acc[j]);
   }
@@ -338,14 +335,15 @@ void scores_quad(const float* qp, const float* k, int64_t ks_rt, int64_t d, floa
       acc[j] = _mm256_fmadd_ps(kv, qv, acc[j]);
     }
   }
-  alignas(32) float h[4][8];  // h[j / 2]: keys j, j + 1 x queries 0, 1 | keys j, j + 1 x queries 2, 3
-  for (int j = 0; j < 8; j += 2) _mm256_store_ps(h[j / 2], _mm256_hadd_ps(acc[j], acc[j + 1]));
-  for (int j = 0; j < 8; ++j) {
-    const float* hj = h[j / 2] + 2 * (j % 2);
-    out[j] = hj[0];
-    out[os + j] = hj[1];
-    out[2 * os + j] = hj[4];
-    out[3 * os + j] = hj[5];
+  // Keys j..j+3 at a time: hadd gives (key, query 0 / 1) pairs in the low half and (key, query
+  // 2 / 3) in the high; two shuffles sort them into one query's 4 scores per half.
+  for (int j = 0; j < 8; j += 4) {
+    const __m256 h01 = _mm256_hadd_ps(acc[j], acc[j + 1]), h23 = _mm256_hadd_ps(acc[j + 2], acc[j + 3]);
+    const __m256 even = _mm256_shuffle_ps(h01, h23, 0x88), odd = _mm256_shuffle_ps(h01, h23, 0xDD);
+    _mm_storeu_ps(out + j, _mm256_castps256_ps128(even));
+    _mm_storeu_ps(out + os + j, _mm256_castps256_ps128(odd));
+    _mm_storeu_ps(out + 2 * os + j, _mm256_extractf128_ps(even, 1));
+    _mm_storeu_ps(out + 3 * os + j, _mm256_extractf128_ps(odd, 1));
   }
 }
 

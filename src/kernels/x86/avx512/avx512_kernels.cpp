@@ -292,17 +292,18 @@ inline void transpose16(__m512 (&r)[16]) {
 // kKs > 0: the key stride as a constant, so the 16 key rows are one base register plus fixed
 // offsets (with a run-time stride GCC keeps 16 row pointers and reloads 4 of them from the stack
 // every step). `next`: the following key block, prefetched one cache line per step (its 16 rows
-// of d floats are d lines), so a prompt's long K streams from L3 without stalls. The blocking
+// of d floats are d lines), so a prompt's long K streams from L3 without stalls. (The line is
+// picked with shifts: a division by d's line count cost an idiv every step.) The blocking
 // around it is attn_scores_driver.h.
 template <int64_t kKs>
 void scores_block(const float* qt, const float* k, int64_t ks_rt, int64_t d, float* out, int64_t os,
                   const float* next) {
   const int64_t ks = kKs > 0 ? kKs : ks_rt;
-  const int64_t lines_per_row = (d + 15) / 16;
   __m512 acc[16];
   for (int j = 0; j < 16; ++j) acc[j] = _mm512_setzero_ps();
   for (int64_t c = 0; c < d; ++c) {
-    if (next) _mm_prefetch(reinterpret_cast<const char*>(next + (c / lines_per_row) * ks + (c % lines_per_row) * 16), _MM_HINT_T0);
+    // step c: row c % 16, line c / 16 of the next block (every line once when 16 divides d)
+    if (next) _mm_prefetch(reinterpret_cast<const char*>(next + (c & 15) * ks + (c >> 4) * 16), _MM_HINT_T0);
     const __m512 qv = _mm512_loadu_ps(qt + c * 16);
     for (int j = 0; j < 16; ++j) acc[j] = _mm512_fmadd_ps(_mm512_set1_ps(k[j * ks + c]), qv, acc[j]);
   }
@@ -325,10 +326,16 @@ void scores_quad(const float* qp, const float* k, int64_t ks_rt, int64_t d, floa
     const __m512 qv = _mm512_loadu_ps(qp + c * 4);
     for (int j = 0; j < 16; ++j) acc[j] = _mm512_fmadd_ps(_mm512_broadcast_f32x4(_mm_loadu_ps(k + j * ks + c)), qv, acc[j]);
   }
-  alignas(64) float h[16][16];
-  for (int j = 0; j < 16; ++j) _mm512_store_ps(h[j], acc[j]);
-  for (int j = 0; j < 16; ++j) {
-    for (int r = 0; r < 4; ++r) out[r * os + j] = (h[j][4 * r] + h[j][4 * r + 1]) + (h[j][4 * r + 2] + h[j][4 * r + 3]);
+  // Keys j..j+3 at a time: in-lane shuffles add each 128-bit quarter's 4 partials (quarter r is
+  // query r), leaving quarter r = query r's scores for the 4 keys.
+  for (int j = 0; j < 16; j += 4) {
+    const __m512 ab = _mm512_add_ps(_mm512_unpacklo_ps(acc[j], acc[j + 1]), _mm512_unpackhi_ps(acc[j], acc[j + 1]));
+    const __m512 cd = _mm512_add_ps(_mm512_unpacklo_ps(acc[j + 2], acc[j + 3]), _mm512_unpackhi_ps(acc[j + 2], acc[j + 3]));
+    const __m512 s4 = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, 0x44), _mm512_shuffle_ps(ab, cd, 0xEE));
+    _mm_storeu_ps(out + j, _mm512_castps512_ps128(s4));
+    _mm_storeu_ps(out + os + j, _mm512_extractf32x4_ps(s4, 1));
+    _mm_storeu_ps(out + 2 * os + j, _mm512_extractf32x4_ps(s4, 2));
+    _mm_storeu_ps(out + 3 * os + j, _mm512_extractf32x4_ps(s4, 3));
   }
 }
 constexpr int64_t kQuadKeys = 16, kQuadDims = 4;
