@@ -8,7 +8,7 @@
 //       // next: the following key block to prefetch, or null
 //   template <int NI> void scores_rows(const float* q, int64_t qs, const float* k, int64_t nk,
 //                                      int64_t ks, int64_t d, float* out, int64_t os);
-//   constexpr int64_t kQuadKeys, kQuadDims;  // 0 keys: no quad kernel
+//   constexpr int64_t kQuadKeys, kQuadDims;
 //   template <int64_t kKs> void scores_quad(const float* qp, const float* k, int64_t ks, int64_t d,
 //                                           float* out, int64_t os);
 //       // 4 queries x kQuadKeys keys with (query, kQuadDims consecutive dims) in the lanes:
@@ -23,6 +23,14 @@
 void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, int64_t nk,
                  int64_t k_stride, int64_t d, float* out, int64_t out_stride) {
   constexpr int64_t B = kScoreBlock;
+  // Keys [from, nk) of queries [i0, i0 + rows) through the row kernel (rows: a multiple of
+  // kTailRows), after the blocks took the keys before `from`.
+  auto rest = [&](int64_t i0, int64_t rows, int64_t from) {
+    for (int64_t r = 0; from < nk && r < rows; r += kTailRows) {
+      scores_rows<kTailRows>(q + (i0 + r) * q_stride, q_stride, k + from * k_stride, nk - from, k_stride, d,
+                             out + (i0 + r) * out_stride + from, out_stride);
+    }
+  };
   int64_t i = 0;
   if (nk >= 2 * B && d <= 256) {
     alignas(64) float qt[256 * B];
@@ -40,43 +48,32 @@ void attn_scores(const float* q, int64_t nq, int64_t q_stride, const float* k, i
           scores_block<0>(qt, k + j * k_stride, k_stride, d, o, out_stride, next);
         }
       }
-      for (int64_t r = 0; nkb < nk && r < B; r += kTailRows) {
-        scores_rows<kTailRows>(q + (i + r) * q_stride, q_stride, k + nkb * k_stride, nk - nkb, k_stride, d,
-                               out + (i + r) * out_stride + nkb, out_stride);
-      }
+      rest(i, B, nkb);
     }
   }
   // Groups of 4 queries (a decoded token's GQA heads) against at least 2 blocks of keys.
-  if constexpr (kQuadKeys > 0) {
-    constexpr int64_t P = kQuadDims, QK = kQuadKeys;
-    if (nk >= 2 * QK && d <= 256 && d % P == 0) {
-      alignas(64) float qp[256 * 4];
-      const int64_t nkq = nk / QK * QK;
-      for (; i + 4 <= nq; i += 4) {
-        for (int64_t c = 0; c < d; c += P) {
-          for (int64_t r = 0; r < 4; ++r) {
-            for (int64_t p = 0; p < P; ++p) qp[c * 4 + P * r + p] = q[(i + r) * q_stride + c + p];
-          }
-        }
-        for (int64_t j = 0; j < nkq; j += QK) {
-          float* o = out + i * out_stride + j;
-          if (k_stride == 128) {
-            scores_quad<128>(qp, k + j * k_stride, k_stride, d, o, out_stride);
-          } else {
-            scores_quad<0>(qp, k + j * k_stride, k_stride, d, o, out_stride);
-          }
-        }
-        if (nkq < nk) {
-          for (int64_t r = 0; r < 4; r += kTailRows) {
-            scores_rows<kTailRows>(q + (i + r) * q_stride, q_stride, k + nkq * k_stride, nk - nkq, k_stride, d,
-                                   out + (i + r) * out_stride + nkq, out_stride);
-          }
+  constexpr int64_t P = kQuadDims, QK = kQuadKeys;
+  if (nk >= 2 * QK && d <= 256 && d % P == 0) {
+    alignas(64) float qp[256 * 4];
+    const int64_t nkq = nk / QK * QK;
+    for (; i + 4 <= nq; i += 4) {
+      for (int64_t c = 0; c < d; c += P) {
+        for (int64_t r = 0; r < 4; ++r) {
+          for (int64_t p = 0; p < P; ++p) qp[c * 4 + P * r + p] = q[(i + r) * q_stride + c + p];
         }
       }
+      for (int64_t j = 0; j < nkq; j += QK) {
+        float* o = out + i * out_stride + j;
+        if (k_stride == 128) {
+          scores_quad<128>(qp, k + j * k_stride, k_stride, d, o, out_stride);
+        } else {
+          scores_quad<0>(qp, k + j * k_stride, k_stride, d, o, out_stride);
+        }
+      }
+      rest(i, 4, nkq);
     }
   }
-  for (; i + kTailRows <= nq; i += kTailRows) {
-    scores_rows<kTailRows>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
-  }
-  for (; i < nq; ++i) scores_rows<1>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
+  const int64_t tiled = (nq - i) / kTailRows * kTailRows;
+  rest(i, tiled, 0);
+  for (i += tiled; i < nq; ++i) scores_rows<1>(q + i * q_stride, q_stride, k, nk, k_stride, d, out + i * out_stride, out_stride);
 }
