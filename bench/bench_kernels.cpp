@@ -113,8 +113,9 @@ void BM_tr16_bitlinear(benchmark::State& st, const char* isa) {
 // in prefill, 4 for a decoded token) against nk keys of one KV head (head_dim 128, positions
 // contiguous as in the KV cache), scores + softmax + values. Checked against the reference
 // (relative 1e-4: float sums in another order), then timed; the FMA peak is 32 flop/cycle per
-// core on Zen 4 (~117 GFLOP/s at 3.66 GHz).
-void BM_attention(benchmark::State& st, const char* isa) {
+// core on Zen 4 (~117 GFLOP/s at 3.66 GHz). scores_only: the score kernel alone (its blocks: 16 or
+// 8 queries in the lanes for a prompt, the 4-query blocks for a decoded token).
+void BM_attention(benchmark::State& st, const char* isa, bool scores_only) {
   const KernelTable* kt = kernel_table_for(isa);
   if (!kt) {
     st.SkipWithError("ISA not available on this CPU");
@@ -128,7 +129,12 @@ void BM_attention(benchmark::State& st, const char* isa) {
     for (auto& x : *b) x = nd(rng);
   }
   std::vector<float> sc(static_cast<size_t>(rows * nk)), out(static_cast<size_t>(rows * d));
+  if (scores_only) out.resize(sc.size());
   auto run = [&](const KernelTable& t, std::vector<float>& o) {
+    if (scores_only) {
+      t.attn_scores(q.data(), rows, d, kk.data(), nk, d, d, o.data(), nk);
+      return;
+    }
     t.attn_scores(q.data(), rows, d, kk.data(), nk, d, d, sc.data(), nk);
     for (int64_t r = 0; r < rows; ++r) t.softmax(sc.data() + r * nk, nk, nk, 0.0883883f, nullptr);
     t.attn_values(sc.data(), rows, nk, v.data(), nk, d, d, o.data(), d);
@@ -146,7 +152,7 @@ void BM_attention(benchmark::State& st, const char* isa) {
     run(*kt, out);
     benchmark::DoNotOptimize(out.data());
   }
-  st.counters["GFLOP/s"] = benchmark::Counter(4.0 * static_cast<double>(rows * nk * d) * static_cast<double>(st.iterations()) / 1e9,
+  st.counters["GFLOP/s"] = benchmark::Counter((scores_only ? 2.0 : 4.0) * static_cast<double>(rows * nk * d) * static_cast<double>(st.iterations()) / 1e9,
                                               benchmark::Counter::kIsRate);
 }
 
@@ -460,8 +466,10 @@ BENCHMARK_CAPTURE(BM_f16_gemv, avx2, "avx2")->Args({16384, 2560, 1})->Args({1638
 BENCHMARK_CAPTURE(BM_f16_gemv, avx512, "avx512")->Args({16384, 2560, 1})->Args({16384, 2560, 2})->Args({16384, 2560, 4})->Args({256, 2560, 4});
 BENCHMARK_CAPTURE(BM_tr16_bitlinear, avx2, "avx2")->Args({64, 2560, 64, 0})->Args({64, 2560, 64, 1});
 BENCHMARK_CAPTURE(BM_tr16_bitlinear, avx512, "avx512")->Args({64, 2560, 64, 0})->Args({64, 2560, 64, 1});
-BENCHMARK_CAPTURE(BM_attention, avx2, "avx2")->Args({32, 512})->Args({4, 4096});
-BENCHMARK_CAPTURE(BM_attention, avx512, "avx512")->Args({32, 512})->Args({32, 2048})->Args({4, 256})->Args({4, 4096});
+BENCHMARK_CAPTURE(BM_attention, avx2, "avx2", false)->Args({32, 512})->Args({4, 4096});
+BENCHMARK_CAPTURE(BM_attention, avx512, "avx512", false)->Args({32, 512})->Args({32, 2048})->Args({4, 256})->Args({4, 4096});
+BENCHMARK_CAPTURE(BM_attention, scores_avx2, "avx2", true)->Args({32, 2048})->Args({4, 256});
+BENCHMARK_CAPTURE(BM_attention, scores_avx512, "avx512", true)->Args({32, 2048})->Args({4, 256});
 BENCHMARK_CAPTURE(BM_rms_norm, avx2, "avx2")->Arg(2560)->Arg(6912);
 BENCHMARK_CAPTURE(BM_rms_norm, avx512, "avx512")->Arg(2560)->Arg(6912);
 BENCHMARK(BM_prefill_layer)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
