@@ -7,6 +7,7 @@
 #include <chrono>
 
 #include "core/error.h"
+#include "core/log.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -155,6 +156,9 @@ void ThreadPool::note_join(bool long_wait) {
     solo_until_ = std::chrono::steady_clock::now() +
                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(policy_.solo_s));
     long_wait_bits_ = 0;
+    log_debug("thread pool: ", policy_.strikes, " long joins in the last ", policy_.window,
+              " jobs; running jobs on the calling thread alone for up to ", policy_.solo_jobs, " jobs or ",
+              policy_.solo_s, " s");
   }
 }
 
