@@ -10,11 +10,23 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/phase_profile.h"
 #include "kernels/table.h"
 #include "model/model.h"
 
 namespace tern {
 namespace {
+
+// TERN_PROFILE=1: the pass's wall time by phase (core/phase_profile.h), prompts and decoding apart.
+enum Phase : size_t { kSetup, kQkv, kRopeKv, kAttention, kAttnSubNorm, kWo, kAddFfnNorm, kGateUp, kFfnSubNorm, kDown, kAddAttnNorm, kOutput };
+PhaseProfile& profile_for(int64_t n_tok) {
+  static const std::initializer_list<const char*> names = {
+      "setup", "qkv", "rope+kv", "attention", "attn_sub_norm", "wo", "add+ffn_norm", "gate_up", "ffn_sub_norm", "down",
+      "add+attn_norm", "output"};
+  static PhaseProfile prompt("forward passes of 2+ tokens (prompts, batches)", names);
+  static PhaseProfile decode("forward passes of 1 token (decoding)", names);
+  return n_tok > 1 ? prompt : decode;
+}
 
 void grow(AlignedBuffer<float>& b, int64_t n) {
   if (b.size() < static_cast<size_t>(n)) b.resize(static_cast<size_t>(n));
@@ -50,6 +62,7 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
            " tokens; raise --ctx-size (-c) or shorten the prompt / -n");
     }
   }
+  PhaseProfile::Clock clock(profile_for(n));
   const KernelTable& kt = kernels();
   grow(s.h, n * D);
   grow(s.x, n * std::max(D, F));
@@ -148,9 +161,11 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
       });
     }
     // (later layers: fused into the previous layer's last residual add)
+    if (l == 0) clock.mark(kSetup);
     dump_slice(dump, "attn_norm", li, x, n, D, 0, D);
     float* qkv = s.qkv.data();
     ops::ternary_matmul(pool, L.wqkv, s.qa, qkv, qkv_w);
+    clock.mark(kQkv);
     dump_slice(dump, "q_proj", li, qkv, n, qkv_w, 0, qd);
     dump_slice(dump, "k_proj", li, qkv, n, qkv_w, qd, kvd);
     dump_slice(dump, "v_proj", li, qkv, n, qkv_w, qd + kvd, kvd);
@@ -169,6 +184,7 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
         }
       }
     });
+    clock.mark(kRopeKv);
     // Attention, one task per (tile of up to kAttTile consecutive tokens of one sequence, KV
     // head, key range): the tile's queries of every head sharing that KV head (GQA) are scored
     // against the keys together, so each key and value row is read once per tile, not once per
@@ -240,6 +256,7 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
         }
       }
     }
+    clock.mark(kAttention);
     if (L.attn_sub_norm.size()) {
       ops::prepare_acts(n, qd, s.qa);
       per_token([&](int64_t i) {
@@ -250,8 +267,10 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
     } else {
       ops::quantize_acts(pool, attn, n, qd, s.qa);
     }
+    clock.mark(kAttnSubNorm);
     float* o = s.ffn.data();
     ops::ternary_matmul(pool, L.wo, s.qa, o, D);
+    clock.mark(kWo);
     dump_slice(dump, "attn_out", li, o, n, D, 0, D);
     // --- feed-forward block ---
     ops::prepare_acts(n, D, s.qa);
@@ -262,11 +281,13 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
       ops::rms_norm(hi, L.ffn_norm.data(), D, c.rms_eps, x + i * D);
       ops::quantize_act_row(x + i * D, i, s.qa);
     });
+    clock.mark(kAddFfnNorm);
     dump_slice(dump, "ffn_norm", li, x, n, D, 0, D);
     // gate|up product with the activation applied in its epilogue: m = act(gate) * up.
     float* m = x;  // reuse: [n, F]
     ops::ternary_matmul_glu(pool, L.wgate_up, s.qa, c.act == FfnActivation::kReluSqr ? TrAct::kReluSqr : TrAct::kSilu,
                             F, m, F);
+    clock.mark(kGateUp);
     ops::prepare_acts(n, F, s.qa);
     per_token([&](int64_t i) {
       float* mi = m + i * F;
@@ -274,7 +295,9 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
       ops::quantize_act_row(mi, i, s.qa);
     });
     if (L.ffn_sub_norm.size()) dump_slice(dump, "ffn_sub_norm", li, m, n, F, 0, F);
+    clock.mark(kFfnSubNorm);
     ops::ternary_matmul(pool, L.wdown, s.qa, o, D);
+    clock.mark(kDown);
     dump_slice(dump, "ffn_out", li, o, n, D, 0, D);
     const LayerWeights* next = l + 1 < c.n_layer ? &layers_[static_cast<size_t>(l + 1)] : nullptr;
     if (next) ops::prepare_acts(n, D, s.qa);  // the down matmul above has consumed s.qa
@@ -287,6 +310,7 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
         ops::quantize_act_row(x + i * D, i, s.qa);
       }
     });
+    clock.mark(kAddAttnNorm);
     dump_slice(dump, "h", li, h, n, D, 0, D);
   }
 
@@ -303,6 +327,7 @@ void Model::forward(ThreadPool& pool, KvCache& kv, const Batch& batch, ForwardSc
   dump_slice(dump, "output_norm", -1, xin, n_out, D, 0, D);
   logits.resize(static_cast<size_t>(n_out * c.n_vocab));
   if (n_out > 0) ops::float_matmul(pool, head_, xin, n_out, logits.data(), c.n_vocab);
+  clock.mark(kOutput);
 }
 
 }  // namespace tern

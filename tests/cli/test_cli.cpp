@@ -85,6 +85,19 @@ TEST_F(Cli, BenchMeasuresAtDepth) {
   EXPECT_NE(bad.code, 0);
 }
 
+// TERN_PROFILE=1: the forward pass's time by phase on stderr at exit, prompts and decoding
+// apart; without it, nothing.
+TEST_F(Cli, ProfilePrintsTheForwardPassPhasesOnlyWhenAsked) {
+  Result on = tern::testing::run_cli("bench -m " + model_ + " -p 8 -n 2 -r 1 -t 2", "TERN_PROFILE=1");
+  ASSERT_EQ(on.code, 0) << on.out;
+  for (const char* s : {"profile: forward passes of 2+ tokens", "profile: forward passes of 1 token", "gate_up", "attention", "output"}) {
+    EXPECT_NE(on.out.find(s), std::string::npos) << s << "\n" << on.out;
+  }
+  Result off = run("bench -m " + model_ + " -p 8 -n 2 -r 1 -t 2");
+  ASSERT_EQ(off.code, 0) << off.out;
+  EXPECT_EQ(off.out.find("profile:"), std::string::npos) << off.out;
+}
+
 // --cache-type: f16 runs (and gives text), anything else is rejected naming the flag.
 TEST_F(Cli, CacheTypeF16RunsAndUnknownTypesAreRejected) {
   Result r = run("run -m " + model_ + " -p hello -n 4 -temp 0 -t 1 --cache-type f16");
