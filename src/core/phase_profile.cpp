@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/timer.h"
 
 namespace tern {
 
@@ -52,13 +53,13 @@ std::string PhaseProfile::report() const {
 PhaseProfile::Clock::Clock(PhaseProfile& p) : p_(p.enabled() ? &p : nullptr) {
   if (!p_) return;
   p_->passes_.fetch_add(1, std::memory_order_relaxed);
-  t_ = std::chrono::steady_clock::now();
+  t_ = now_seconds();
 }
 
 void PhaseProfile::Clock::mark(size_t phase) {
   if (!p_) return;
-  const auto t = std::chrono::steady_clock::now();
-  p_->add(phase, std::chrono::duration<double>(t - t_).count());
+  const double t = now_seconds();
+  p_->add(phase, t - t_);
   t_ = t;
 }
 

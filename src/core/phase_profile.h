@@ -5,7 +5,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -37,7 +36,7 @@ class PhaseProfile {
 
    private:
     PhaseProfile* p_;
-    std::chrono::steady_clock::time_point t_;
+    double t_ = 0.0;  // now_seconds() at the previous mark
   };
 
  private:

@@ -23,9 +23,10 @@ TEST(PhaseProfile, ChargesEachMarkToItsPhaseAndReportsShares) {
     spin_for(0.006);
     c.mark(1);
   }
+  // At least what each phase spun for (a preempted spin only adds, so no upper bound): a mark
+  // charged to the wrong phase, or a phase not counted, fails one of these.
   EXPECT_GE(p.seconds(0), 0.004);
   EXPECT_GE(p.seconds(1), 0.012);
-  EXPECT_GT(p.seconds(1), p.seconds(0));
   const std::string r = p.report();
   EXPECT_NE(r.find("test passes, 2 passes"), std::string::npos) << r;
   EXPECT_NE(r.find("first"), std::string::npos) << r;
