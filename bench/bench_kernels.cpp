@@ -459,12 +459,15 @@ void tr16_args(benchmark::internal::Benchmark* b) {
 
 BENCHMARK_CAPTURE(BM_tr16_gemm, ref, "ref")->Args({2560, 2560, 1, 1});
 BENCHMARK_CAPTURE(BM_tr16_gemm, avx2, "avx2")->Apply(tr16_args);
+BENCHMARK_CAPTURE(BM_tr16_gemm, avxvnni, "avxvnni")->Apply(tr16_args);
 BENCHMARK_CAPTURE(BM_tr16_gemm, avx512, "avx512")->Apply(tr16_args);
 BENCHMARK_CAPTURE(BM_tr16_gemm, avx2_dram, "avx2")->Args({13824, 2560, 1, 8})->Args({13824, 2560, 4, 8});
+BENCHMARK_CAPTURE(BM_tr16_gemm, avxvnni_dram, "avxvnni")->Args({13824, 2560, 1, 8})->Args({13824, 2560, 4, 8});
 BENCHMARK_CAPTURE(BM_tr16_gemm, avx512_dram, "avx512")->Args({13824, 2560, 1, 8})->Args({13824, 2560, 2, 8})->Args({13824, 2560, 4, 8});
 BENCHMARK_CAPTURE(BM_f16_gemv, avx2, "avx2")->Args({16384, 2560, 1})->Args({16384, 2560, 4});
 BENCHMARK_CAPTURE(BM_f16_gemv, avx512, "avx512")->Args({16384, 2560, 1})->Args({16384, 2560, 2})->Args({16384, 2560, 4})->Args({256, 2560, 4});
 BENCHMARK_CAPTURE(BM_tr16_bitlinear, avx2, "avx2")->Args({64, 2560, 64, 0})->Args({64, 2560, 64, 1});
+BENCHMARK_CAPTURE(BM_tr16_bitlinear, avxvnni, "avxvnni")->Args({64, 2560, 64, 0})->Args({64, 2560, 64, 1});
 BENCHMARK_CAPTURE(BM_tr16_bitlinear, avx512, "avx512")->Args({64, 2560, 64, 0})->Args({64, 2560, 64, 1});
 BENCHMARK_CAPTURE(BM_attention, avx2, "avx2", false)->Args({32, 512})->Args({4, 4096});
 BENCHMARK_CAPTURE(BM_attention, avx512, "avx512", false)->Args({32, 512})->Args({32, 2048})->Args({4, 256})->Args({4, 4096});

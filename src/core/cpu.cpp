@@ -36,7 +36,10 @@ CpuFeatures detect() {
       f.avx512vl = zmm_ok && (b & (1u << 31));
       f.avx512vbmi = zmm_ok && (c & (1u << 1));
       f.avx512vnni = zmm_ok && (c & (1u << 11));
-      if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) f.avx512bf16 = zmm_ok && (a & (1u << 5));
+      if (__get_cpuid_count(7, 1, &a, &b, &c, &d)) {
+        f.avxvnni = ymm_ok && (a & (1u << 4));
+        f.avx512bf16 = zmm_ok && (a & (1u << 5));
+      }
     }
     f.fma = f.fma && ymm_ok;
     f.f16c = f.f16c && ymm_ok;
@@ -63,6 +66,7 @@ std::string CpuFeatures::describe() const {
   add(avx2, "avx2");
   add(fma, "fma");
   add(f16c, "f16c");
+  add(avxvnni, "avxvnni");
   add(avx512f, "avx512f");
   add(avx512bw, "avx512bw");
   add(avx512vnni, "avx512vnni");

@@ -7,7 +7,7 @@
 namespace tern {
 
 struct CpuFeatures {
-  bool avx2 = false, fma = false, f16c = false, bmi2 = false;
+  bool avx2 = false, fma = false, f16c = false, bmi2 = false, avxvnni = false;
   bool avx512f = false, avx512bw = false, avx512vl = false, avx512dq = false;
   bool avx512vnni = false, avx512vbmi = false, avx512bf16 = false;
   bool neon = false, dotprod = false;

@@ -12,7 +12,7 @@ namespace tern {
 namespace {
 
 #if defined(TERN_HAVE_X86_KERNELS)
-const char* const kNames[] = {"ref", "avx2", "avx512"};
+const char* const kNames[] = {"ref", "avx2", "avxvnni", "avx512"};
 #elif defined(TERN_HAVE_NEON_KERNELS)
 const char* const kNames[] = {"ref", "neon"};
 #else
@@ -28,17 +28,21 @@ const KernelTable* best_table() {
   return &ref::table();
 }
 
+// "ref avx2 ..." : the names this CPU and build can run.
+std::string runnable_names() {
+  std::string s;
+  for (const char* n : kNames) {
+    if (!kernel_table_for(n)) continue;
+    if (!s.empty()) s += ' ';
+    s += n;
+  }
+  return s;
+}
+
 const KernelTable* initial_table() {
   if (const char* e = std::getenv("TERN_ISA"); e && *e) {
     const KernelTable* t = kernel_table_for(e);
-    if (!t) {
-      fail("TERN_ISA=", e, " is not available on this CPU or build (available: ",
-           kernel_table_for("avx512") ? "ref avx2 avx512"
-           : kernel_table_for("avx2") ? "ref avx2"
-           : kernel_table_for("neon") ? "ref neon"
-                                      : "ref",
-           ")");
-    }
+    if (!t) fail("TERN_ISA=", e, " is not available on this CPU or build (available: ", runnable_names(), ")");
     return t;
   }
   return best_table();
@@ -56,6 +60,11 @@ const KernelTable* kernel_table_for(const std::string& isa) {
   if (isa == "ref") return &ref::table();
 #if defined(TERN_HAVE_X86_KERNELS)
   if (isa == "avx2") return (f.avx2 && f.fma && f.f16c) ? &avx2::table() : nullptr;
+  // AVX-VNNI, or the EVEX form of the same 256-bit instructions (avx2_kernels.cpp).
+  if (isa == "avxvnni") {
+    return (f.avx2 && f.fma && f.f16c && (f.avxvnni || (f.avx512vl && f.avx512vnni))) ? &avxvnni::table()
+                                                                                       : nullptr;
+  }
   if (isa == "avx512") {
     return (f.avx2 && f.fma && f.f16c && f.avx512f && f.avx512bw && f.avx512vl && f.avx512dq &&
             f.avx512vnni)
@@ -74,11 +83,7 @@ const KernelTable& kernels() { return *current().load(std::memory_order_acquire)
 
 void set_kernel_isa(const std::string& isa) {
   const KernelTable* t = kernel_table_for(isa);
-  if (!t) {
-    fail("--isa ", isa, ": not available on this CPU or build (try one of: ref",
-         kernel_table_for("avx2") ? ", avx2" : "", kernel_table_for("avx512") ? ", avx512" : "",
-         kernel_table_for("neon") ? ", neon" : "", ")");
-  }
+  if (!t) fail("--isa ", isa, ": not available on this CPU or build (try one of: ", runnable_names(), ")");
   current().store(t, std::memory_order_release);
 }
 

@@ -16,6 +16,10 @@
 // and sdot (NEON, 4 rows per register) want, with the 4 matching activations broadcast.
 // Codes are t + 1 in {0,1,2}. Kernels return raw sums S = sum(code * q); the caller recovers
 // sum(t * q) = S - sum(q). TN16 (below) packs the same codes at 1.67 bits for decode.
+//
+// Files built with different instruction-set flags include this header, so its functions have
+// internal linkage (static): a shared inline copy compiled with AVX-512 flags could otherwise
+// be the one the linker keeps for every path (tests/check_isa_objects.sh checks the objects).
 #pragma once
 
 #include <cstdint>
@@ -67,10 +71,10 @@ inline constexpr int tn16_code(int n, int sign, int p) {
 }
 // The code of (lane, column c) in one group, read one at a time as the layouts describe (the
 // reference TN16 kernels, TernaryMatrix::get_row): TR16, and TN16 with its TR16 tail.
-inline int tr16_code_at(const uint8_t* grp, int64_t lane, int64_t c) {
+static inline int tr16_code_at(const uint8_t* grp, int64_t lane, int64_t c) {
   return (grp[c / kTrBlockCols * 64 + lane * 4 + c % 4] >> (2 * ((c % kTrBlockCols) / 4))) & 3;
 }
-inline int tn16_code_at(const uint8_t* grp, int64_t k_pad, int64_t lane, int64_t c) {
+static inline int tn16_code_at(const uint8_t* grp, int64_t k_pad, int64_t lane, int64_t c) {
   const int64_t main_cols = tn_supers(k_pad) * kTnSuperCols;
   if (c >= main_cols) return tr16_code_at(grp + tn_supers(k_pad) * kTnSuperBytes, lane, c - main_cols);
   const TnSpot at = tn16_locate(lane, c);
@@ -101,7 +105,7 @@ struct TrEpilogue {
 
 // out[j] = g[j] / (1 + exp(-g[j])) * u[j]: the SiLU gate of llama.cpp-style BitNet files (rare;
 // scalar on every path so that all agree).
-inline void silu_mul_ref(const float* g, const float* u, float* out, int64_t n) {
+static inline void silu_mul_ref(const float* g, const float* u, float* out, int64_t n) {
   for (int64_t j = 0; j < n; ++j) out[j] = g[j] / (1.0f + __builtin_expf(-g[j])) * u[j];
 }
 
@@ -200,7 +204,7 @@ struct KernelTable {
 // tail past them joins partial 0, then the partials are added pairwise (j + 16 into j, then
 // j + 8, ...). Shared by every path so that all agree to the bit.
 inline constexpr int kNormParts = 32;
-inline float rms_norm_inv(const double* part32, const float* x, int64_t n, float eps) {
+static inline float rms_norm_inv(const double* part32, const float* x, int64_t n, float eps) {
   double p[kNormParts];
   for (int j = 0; j < kNormParts; ++j) p[j] = part32[j];
   for (int64_t i = n / kNormParts * kNormParts; i < n; ++i) p[0] += static_cast<double>(x[i]) * x[i];
@@ -240,7 +244,7 @@ inline constexpr int64_t f16_r4_size(int64_t nrows, int64_t k) {
 // Repacks rows [0, nrows) of a row-major F16 matrix (row stride k) into R4 at dst, writing all
 // f16_r4_size(nrows, k) halves (padding rows and columns as zeros). dst may be the start of any
 // supergroup of a larger R4 matrix (rows packed in pieces).
-inline void pack_f16_r4(const uint16_t* src, int64_t nrows, int64_t k, uint16_t* dst) {
+static inline void pack_f16_r4(const uint16_t* src, int64_t nrows, int64_t k, uint16_t* dst) {
   const int64_t k16 = round_up_16(k);
   const int64_t rows_pad = (nrows + kF16SuperRows - 1) / kF16SuperRows * kF16SuperRows;
   for (int64_t r = 0; r < rows_pad; ++r) {
@@ -258,7 +262,7 @@ inline void pack_f16_r4(const uint16_t* src, int64_t nrows, int64_t k, uint16_t*
 // at a time. Used for decode on every path (1-4 tokens: the weight stream dominates), and with
 // tn16_gemm for TN16 weights (groups are group_bytes apart: tr_group_bytes or tn_group_bytes).
 template <class Gemm, class Out, class Relu>
-inline void tr16_bitlinear_by_parts(Gemm gemm, Out out, Relu relu, const uint8_t* codes, int64_t group_bytes,
+static inline void tr16_bitlinear_by_parts(Gemm gemm, Out out, Relu relu, const uint8_t* codes, int64_t group_bytes,
                                     int64_t n_groups, int64_t k_pad, const int8_t* q, int64_t q_stride,
                                     int64_t n_tok, const TrEpilogue& ep, float* y, int64_t y_stride) {
   constexpr int64_t kBufInts = 8192;  // 32 KB: a 2048-row decode chunk of 4 tokens in one call
@@ -332,14 +336,15 @@ inline void tr16_bitlinear_by_parts(Gemm gemm, Out out, Relu relu, const uint8_t
     return t;                                     \
   }
 
-// The table for the ISA chosen at start-up: TERN_ISA (ref|avx2|avx512|neon) if set (an error
+// The table for the ISA chosen at start-up: TERN_ISA (ref|avx2|avxvnni|avx512|neon) if set (an error
 // if the CPU lacks it), otherwise the best the CPU supports.
 const KernelTable& kernels();
 // Forces a path (tests, --isa). Throws tern::Error if unknown or unsupported here.
 void set_kernel_isa(const std::string& isa);
 // A specific table, or nullptr when this build or this CPU cannot run it (tests loop over all).
 const KernelTable* kernel_table_for(const std::string& isa);
-// Every ISA name this build knows, best last: {"ref", "avx2", "avx512"} or {"ref", "neon"}.
+// Every ISA name this build knows, best last: {"ref", "avx2", "avxvnni", "avx512"} or
+// {"ref", "neon"}.
 const char* const* kernel_isa_names(int* count);
 
 // Each ISA's table (defined by TERN_DEFINE_KERNEL_TABLE in its file; only those this build
@@ -348,6 +353,9 @@ namespace ref {
 const KernelTable& table();
 }
 namespace avx2 {
+const KernelTable& table();
+}
+namespace avxvnni {
 const KernelTable& table();
 }
 namespace avx512 {
@@ -359,11 +367,11 @@ const KernelTable& table();
 
 // The TN16 entries of paths whose weights stay TR16 (AVX2, NEON, AVX-512 without VBMI): the
 // reference's, so the table is complete and tests can run them anywhere.
-inline void tn16_gemm_by_ref(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+static inline void tn16_gemm_by_ref(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
                              int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
   ref::table().tn16_gemm(codes, n_groups, k_pad, q, q_stride, n_tok, out, out_stride);
 }
-inline void tn16_to_tr16_by_ref(const uint8_t* tn, int64_t n_groups, int64_t k_pad, uint8_t* tr) {
+static inline void tn16_to_tr16_by_ref(const uint8_t* tn, int64_t n_groups, int64_t k_pad, uint8_t* tr) {
   ref::table().tn16_to_tr16(tn, n_groups, k_pad, tr);
 }
 

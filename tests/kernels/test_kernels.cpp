@@ -66,6 +66,18 @@ TEST(Kernels, ReferenceIsAlwaysAvailableAndTheDefaultIsTheBestRunnable) {
   }
 }
 
+TEST(Kernels, ForcingAnUnknownIsaNamesTheRunnableOnes) {
+  const char* before = kernels().isa;
+  try {
+    set_kernel_isa("sparc");
+    FAIL() << "an unknown ISA was accepted";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    for (const KernelTable* t : runnable_tables()) EXPECT_NE(msg.find(t->isa), std::string::npos) << msg;
+  }
+  EXPECT_STREQ(kernels().isa, before);  // the path in use is unchanged
+}
+
 TEST(Kernels, QuantizeActMatchesReferenceExactly) {
   std::mt19937 rng(1);
   std::normal_distribution<float> nd(0.0f, 3.0f);
@@ -122,7 +134,7 @@ TEST(Kernels, TernaryGemmMatchesReferenceExactly) {
   std::mt19937 rng(2);
   std::uniform_int_distribution<int> trit(-1, 1), act(-128, 127);
   const KernelTable& ref = *kernel_table_for("ref");
-  const int64_t ks[] = {1, 5, 127, 128, 129, 256, 384, 640, 1000};
+  const int64_t ks[] = {1, 5, 127, 128, 129, 256, 384, 640, 1000, 6912};  // 6912: the 2B FFN down K
   const int64_t toks[] = {1, 2, 3, 4, 5, 7, 8, 9, 13, 17};
   const int64_t row_counts[] = {7, 16, 33, 64, 80};
   for (int64_t k : ks) {

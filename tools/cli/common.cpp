@@ -18,7 +18,7 @@ void ModelFlags::add(CLI::App& cmd, bool model_required, bool with_threads) {
   auto* m = cmd.add_option("-m,--model", model, "Model file (GGUF)");
   if (model_required) m->required();
   if (with_threads) cmd.add_option("-t,--threads", threads, "Threads (default: all available cores)")->check(CLI::Range(0, 1024));
-  cmd.add_option("--isa", isa, "Force a kernel path: ref, avx2, avx512, neon (default: best for this CPU)");
+  cmd.add_option("--isa", isa, "Force a kernel path: ref, avx2, avxvnni, avx512, neon (default: best for this CPU)");
   cmd.add_option("--layout", layout,
                  "Ternary weights in memory: auto (default: tn16 on AVX-512 with VBMI, else tr16), tr16 "
                  "(2 bits per weight) or tn16 (1.67 bits, faster decoding where memory-bound); results "

@@ -339,7 +339,7 @@ void bitlinear_out(const int32_t* acc, int64_t n, int32_t qsum, float inv_scale,
                    float* y) {
   const int32x4_t qs = vdupq_n_s32(qsum);
   int64_t r = 0;
-  for (; r + 4 <= n; r += 4) {
+  for (; r < (n & ~int64_t{3}); r += 4) {
     const float32x4_t v = vcvtq_f32_s32(vsubq_s32(vld1q_s32(acc + r), qs));
     vst1q_f32(y + r, vmulq_f32(vmulq_n_f32(v, inv_scale), vld1q_f32(row_scale + r)));
   }

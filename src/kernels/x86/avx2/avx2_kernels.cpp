@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "core/cpu.h"
 #include "core/fp16.h"
 #include "kernels/table.h"
 
@@ -517,11 +518,15 @@ void relu_sqr_mul(const float* g, const float* u, float* out, int64_t n) {
   }
 }
 
-void tr16_bitlinear(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q, int64_t q_stride,
-                    int64_t n_tok, const TrEpilogue& ep, float* y, int64_t y_stride) {
-  tr16_bitlinear_by_parts(tr16_gemm, bitlinear_out, relu_sqr_mul, codes, tr_group_bytes(k_pad), n_groups, k_pad, q, q_stride, n_tok, ep, y,
-                          y_stride);
+// BitLinear on this file's epilogue kernels after a 256-bit tr16_gemm (maddubs here, VNNI for
+// the avxvnni table below).
+template <auto Gemm>
+void tr16_bitlinear_with(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q, int64_t q_stride,
+                         int64_t n_tok, const TrEpilogue& ep, float* y, int64_t y_stride) {
+  tr16_bitlinear_by_parts(Gemm, bitlinear_out, relu_sqr_mul, codes, tr_group_bytes(k_pad), n_groups, k_pad, q,
+                          q_stride, n_tok, ep, y, y_stride);
 }
+constexpr auto tr16_bitlinear = &tr16_bitlinear_with<tr16_gemm>;
 
 void f16_to_f32(const uint16_t* src, int64_t n, float* dst) {
   int64_t i = 0;
@@ -547,3 +552,31 @@ constexpr bool prefers_tn16() { return false; }
 TERN_DEFINE_KERNEL_TABLE("avx2")
 
 }  // namespace tern::avx2
+
+namespace tern::avxvnni {
+
+void tr16_gemm_vex(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+                   int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride);
+void tr16_gemm_evex(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+                    int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride);
+
+// The AVX2 table with the ternary matmuls on vpdpbusd (one instruction where AVX2 needs
+// maddubs and an add): VEX-encoded where the CPU has AVX-VNNI, else the EVEX encoding of the
+// same 256-bit code (dispatch.cpp offers this table only when one of the two runs).
+const KernelTable& table() {
+  static const KernelTable t = [] {
+    KernelTable k = avx2::table();
+    k.isa = "avxvnni";
+    if (cpu_features().avxvnni) {
+      k.tr16_gemm = tr16_gemm_vex;
+      k.tr16_bitlinear = avx2::tr16_bitlinear_with<tr16_gemm_vex>;
+    } else {
+      k.tr16_gemm = tr16_gemm_evex;
+      k.tr16_bitlinear = avx2::tr16_bitlinear_with<tr16_gemm_evex>;
+    }
+    return k;
+  }();
+  return t;
+}
+
+}  // namespace tern::avxvnni
