@@ -1,5 +1,7 @@
 #include "model/config.h"
 
+#include <cmath>
+
 #include "core/error.h"
 #include "gguf/gguf.h"
 #include "model/names.h"
@@ -64,8 +66,11 @@ ModelConfig read_model_config(const gguf::File& f, std::optional<FfnActivation> 
   }
   c.rope_theta = static_cast<float>(f.get_f64_or(p + "rope.freq_base", 10000.0));
   c.rms_eps = static_cast<float>(f.get_f64_or(p + "attention.layer_norm_rms_epsilon", 1e-5));
-  if (!(c.rope_theta > 0.0f) || !(c.rms_eps > 0.0f) || c.rms_eps > 1.0f) {
-    fail(path, ": rope.freq_base / layer_norm_rms_epsilon out of range");
+  if (!(c.rope_theta > 0.0f) || !std::isfinite(c.rope_theta)) {
+    fail(path, ": rope.freq_base = ", c.rope_theta, " is out of range (a positive, finite number)");
+  }
+  if (!(c.rms_eps > 0.0f) || c.rms_eps > 1.0f) {
+    fail(path, ": attention.layer_norm_rms_epsilon = ", c.rms_eps, " is out of range (0, 1]");
   }
   if (f.has(p + "vocab_size")) {
     c.n_vocab = need("vocab_size");

@@ -349,8 +349,22 @@ void ModelLoader::run() {
   load_head();
 
   const int64_t qd = c.q_dim(), kvd = c.kv_dim();
-  const bool sub_norms = f.find_tensor(tensors::layer_tensor(0, tensors::kAttnSubNorm)) != nullptr;
-  m.layers_.resize(static_cast<size_t>(c.n_layer));
+  // Sub-norms (BitNet b1.58's extra RMSNorms) are in every layer or in none; a layer past
+  // block_count means metadata that does not describe the file. Either is a damaged file, not
+  // one to run with part of its weights ignored.
+  auto has_layer_tensor = [&](int64_t l, const char* t) { return f.find_tensor(tensors::layer_tensor(l, t)) != nullptr; };
+  const bool sub_norms = has_layer_tensor(0, tensors::kAttnSubNorm) || has_layer_tensor(0, tensors::kFfnSubNorm);
+  if (!sub_norms) {
+    for (int64_t l = 1; l < c.n_layer; ++l) {
+      if (has_layer_tensor(l, tensors::kAttnSubNorm) || has_layer_tensor(l, tensors::kFfnSubNorm)) {
+        fail(f.path(), ": layer ", l, " has sub-norm weights but layer 0 has none: the file is damaged");
+      }
+    }
+  }
+  if (has_layer_tensor(c.n_layer, tensors::kAttnNorm) || has_layer_tensor(c.n_layer, tensors::kQ)) {
+    fail(f.path(), ": the file holds weights of layer ", c.n_layer, " but its metadata says block_count = ", c.n_layer,
+         ": the file is damaged or its metadata was edited");
+  }
   // kernels/table.h: TN16 streams 16% fewer bytes per token where the kernels decode it fast.
   const bool tn16 = opt_.tn16 ? *opt_.tn16 : tn16_layout_wanted();
   // The projections' codes share one block, each matrix at a 4 KiB boundary. A buffer per matrix
@@ -365,6 +379,7 @@ void ModelLoader::run() {
     fail(f.path(), ": its metadata (", c.n_layer, " layers of ", c.n_embd, " x ", c.n_ff,
          ") describes more weights than the file holds: the file is damaged or truncated");
   }
+  m.layers_.resize(static_cast<size_t>(c.n_layer));
   m.ternary_block_.resize(layer_bytes * static_cast<size_t>(c.n_layer));
   for (int64_t l = 0; l < c.n_layer; ++l) {
     uint8_t* at = m.ternary_block_.data() + static_cast<size_t>(l) * layer_bytes;
