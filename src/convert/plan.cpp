@@ -1,5 +1,7 @@
 #include "convert/plan.h"
 
+#include <cmath>
+
 #include "core/error.h"
 #include "model/names.h"
 
@@ -58,7 +60,11 @@ void read_common_hparams(const json& cfg, const std::string& path, ModelPlan& p)
   if (p.head_dim % 2 != 0) fail(path, ": head size ", p.head_dim, " is odd: RoPE needs pairs");
   p.rope_theta = static_cast<float>(get_num(cfg, path, "rope_theta", 10000.0));
   p.rms_eps = static_cast<float>(get_num(cfg, path, "rms_norm_eps", 1e-6));
-  if (!(p.rope_theta > 0.0f) || !(p.rms_eps > 0.0f)) fail(path, ": rope_theta / rms_norm_eps must be positive");
+  // The ranges the loader accepts (model/config.cpp), so a converted file always loads.
+  if (!(p.rope_theta > 0.0f) || !std::isfinite(p.rope_theta)) {
+    fail(path, ": rope_theta = ", p.rope_theta, " is out of range (a positive, finite number)");
+  }
+  if (!(p.rms_eps > 0.0f) || p.rms_eps > 1.0f) fail(path, ": rms_norm_eps = ", p.rms_eps, " is out of range (0, 1]");
   if (auto it = cfg.find("rope_scaling"); it != cfg.end() && !it->is_null()) {
     // A linear factor of 1 (what bitnet.cpp writes for 1bitLLM) changes nothing.
     const std::string type = it->is_object() ? it->value("rope_type", it->value("type", "")) : "";
@@ -150,6 +156,11 @@ void plan_llama_layout(const Checkpoint& ck, const LayerNames& names, ProjSource
       {kGate, "mlp.gate_proj", F, H, false},   {kUp, "mlp.up_proj", F, H, false},
       {kDown, "mlp.down_proj", H, F, false},
   };
+  // A layer past num_hidden_layers: converting would silently drop it.
+  if (ck.find("model.layers." + std::to_string(p.n_layer) + ".input_layernorm.weight")) {
+    fail(ck.dir(), ": the checkpoint holds layer ", p.n_layer, " but config.json says num_hidden_layers = ", p.n_layer,
+         ": checkpoint and config do not match");
+  }
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const std::string pre = "model.layers." + std::to_string(l) + ".";
     norm(layer_tensor(l, kAttnNorm), pre + "input_layernorm.weight", H);

@@ -12,10 +12,12 @@
 
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "convert/convert.h"
@@ -283,6 +285,97 @@ TEST_F(ConvertTest, CliConvertsAndReportsErrors) {
   EXPECT_EQ(code3, 1);
   EXPECT_NE(text3.find("--outtype q4_0"), std::string::npos) << text3;
 }
+
+
+// config.json is untrusted input too. For each fixture, every top-level field is dropped, given
+// the wrong JSON type (string, null, array, object, bool) and, where numeric, edge values. Each
+// conversion must succeed and give a file that loads and runs, or fail with one tern::Error line:
+// never another exception, a crash or a file that does not load.
+class ConvertConfigSweep : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(ConvertConfigSweep, EveryEditedConfigConvertsOrIsRefusedWithAnError) {
+  const fs::path dir = fs::temp_directory_path() / ("tern_cfgsweep_" + std::to_string(::getpid()) + "_" + GetParam());
+  fs::remove_all(dir);
+  const fs::path src = dir / "src";
+  copy_dir(kFix + "/convert/" + GetParam(), src);
+  nlohmann::json orig;
+  {
+    std::ifstream in(src / "config.json");
+    orig = nlohmann::json::parse(in);
+  }
+  const std::string out = (dir / "out.gguf").string();
+  int converted = 0, refused = 0;
+  std::vector<std::string> bad;
+  std::set<std::string> refusals;
+  auto attempt = [&](const std::string& what, const nlohmann::json& cfg) {
+    std::ofstream(src / "config.json") << cfg.dump(2);
+    try {
+      ConvertOptions o;
+      convert_hf_model(src.string(), out, o);
+    } catch (const Error& e) {
+      ++refused;
+      refusals.insert(what);
+      if (std::string(e.what()).find('\n') != std::string::npos) bad.push_back(what + ": a multi-line error");
+      return;
+    } catch (const std::exception& e) {
+      bad.push_back(what + ": " + typeid(e).name() + ": " + e.what());
+      return;
+    }
+    try {
+      auto m = Model::load(out, LoadOptions{});
+      Session s(*m, 16, 1);
+      const std::vector<float>& lg = s.eval({1, 2, 3});
+      for (float v : lg) {
+        if (!std::isfinite(v)) {
+          bad.push_back(what + ": converted, but its logits are not finite");
+          return;
+        }
+      }
+      ++converted;
+      if (std::getenv("TERN_SWEEP_VERBOSE")) std::printf("converted: %s\n", what.c_str());
+    } catch (const std::exception& e) {
+      bad.push_back(what + ": converted, but the file does not load: " + e.what());
+    }
+  };
+  for (const auto& [key, value] : orig.items()) {
+    std::vector<std::pair<std::string, nlohmann::json>> edits = {
+        {"dropped", nullptr}, {"a string", "7"}, {"null", nlohmann::json()}, {"an array", nlohmann::json::array({1, 2})},
+        {"an object", nlohmann::json::object({{"a", 1}})}, {"true", true}};
+    if (value.is_number()) {
+      const double cur = value.get<double>();
+      for (double x : {0.0, 1.0, 2.0, 3.0, -1.0, cur - 1, cur + 1, 2 * cur, cur / 2, 65536.0, 2147483647.0,
+                       4294967296.0, 1e30, 0.5}) {
+        if (x == cur) continue;
+        if (value.is_number_integer() && x == static_cast<double>(static_cast<int64_t>(x))) {
+          edits.emplace_back(std::to_string(static_cast<int64_t>(x)), static_cast<int64_t>(x));
+        } else {
+          edits.emplace_back(std::to_string(x), x);
+        }
+      }
+    }
+    for (const auto& [label, v] : edits) {
+      nlohmann::json cfg = orig;
+      if (label == "dropped") {
+        cfg.erase(key);
+      } else {
+        cfg[key] = v;
+      }
+      attempt(key + " " + label, cfg);
+    }
+  }
+  std::ofstream(src / "config.json") << orig.dump(2);
+  // A config describing fewer layers than the checkpoint holds would drop the rest silently.
+  EXPECT_TRUE(refusals.count("num_hidden_layers 1")) << "num_hidden_layers 1 was not refused";
+  std::string report;
+  for (const auto& b : bad) report += "  " + b + "\n";
+  EXPECT_TRUE(bad.empty()) << bad.size() << " edited configs misbehaved:\n" << report;
+  EXPECT_GT(converted, 3);
+  EXPECT_GT(refused, 50);
+  std::printf("config sweep %s: %d converted and ran, %d refused\n", GetParam(), converted, refused);
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ConvertConfigSweep, ::testing::Values("hf_bitnet_bf16", "hf_1bitllm", "hf_llama_bitnet"));
 
 }  // namespace
 }  // namespace tern::convert
