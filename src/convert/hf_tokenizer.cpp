@@ -126,7 +126,9 @@ int32_t find_id(const VocabData& v, const std::string& text) {
 
 }  // namespace
 
-VocabData vocab_from_tokenizer_json(const json& tj, const std::string& path, const std::string& pre_override) {
+namespace {
+
+VocabData vocab_from_tokenizer_json_impl(const json& tj, const std::string& path, const std::string& pre_override) {
   if (!tj.is_object() || !tj.contains("model") || !tj["model"].is_object()) fail(path, ": no \"model\" object");
   const json& m = tj["model"];
   const std::string type = m.value("type", "BPE");
@@ -173,6 +175,24 @@ VocabData vocab_from_tokenizer_json(const json& tj, const std::string& path, con
   return v;
 }
 
+// The JSON readers above check the shapes they rely on, but a field of an unexpected type
+// reaching nlohmann's own accessors (e.g. "special": null) throws its exception: turned into one
+// tern::Error line naming the file.
+template <class F>
+auto json_errors_named(const std::string& path, F&& f) {
+  try {
+    return f();
+  } catch (const json::exception& e) {
+    fail(path, ": a field has an unexpected type or value (", e.what(), ")");
+  }
+}
+
+}  // namespace
+
+VocabData vocab_from_tokenizer_json(const json& tj, const std::string& path, const std::string& pre_override) {
+  return json_errors_named(path, [&] { return vocab_from_tokenizer_json_impl(tj, path, pre_override); });
+}
+
 VocabData vocab_from_spm(const SpmModel& m, const std::string& path) {
   if (m.model_type != 2) {
     fail(path, ": SentencePiece model type ", m.model_type,
@@ -197,7 +217,9 @@ VocabData vocab_from_spm(const SpmModel& m, const std::string& path) {
   return v;
 }
 
-VocabData read_hf_vocab(const std::string& dir, const json& config, const HfVocabOptions& opt) {
+namespace {
+
+VocabData read_hf_vocab_impl(const std::string& dir, const json& config, const HfVocabOptions& opt) {
   const fs::path d(dir);
   const std::string tj_path = (d / "tokenizer.json").string();
   const std::string sp_path = (d / "tokenizer.model").string();
@@ -305,6 +327,12 @@ VocabData read_hf_vocab(const std::string& dir, const json& config, const HfVoca
     if (id != v.eos_id && v.eot_id < 0) v.eot_id = id;
   }
   return v;
+}
+
+}  // namespace
+
+VocabData read_hf_vocab(const std::string& dir, const json& config, const HfVocabOptions& opt) {
+  return json_errors_named(dir + " (tokenizer files)", [&] { return read_hf_vocab_impl(dir, config, opt); });
 }
 
 void write_vocab(gguf::Writer& w, const VocabData& v) {
