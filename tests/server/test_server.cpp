@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <filesystem>
@@ -302,6 +303,99 @@ TEST(Server, ShutdownDrainsInFlightRequests) {
   ASSERT_TRUE(j.is_object()) << body;
   EXPECT_EQ(j["usage"]["completion_tokens"], 200) << body;
   EXPECT_FALSE(s.srv->running());
+}
+
+}  // namespace
+}  // namespace tern
+
+namespace tern {
+namespace {
+
+// Request bodies are untrusted. Starting from a valid body for each endpoint, every field the
+// API reads (and a few it does not) is set in turn to a value of each JSON type, edge numbers
+// and oversized values; message fields too. Every request must be answered: 200 with a body of
+// the endpoint's shape (an SSE stream ending in [DONE] when streaming), or a 4xx with an
+// OpenAI-shaped error. The server stays healthy throughout.
+TEST(Server, EveryEditedRequestFieldIsAnsweredAndTheServerStaysUp) {
+  ServerOptions o = opts(2, 128);
+  Running s(o);
+  auto c = s.client();
+  const json big_array = json(std::vector<int>(5000, 1));
+  const std::vector<json> values = {nullptr, "x", "", 0, 1, -1, 2, 7, 2147483647LL, 9223372036854775807LL,
+                                    -9223372036854775807LL, 1e308, -1e308, 0.5, -0.5, true, false, json::array(),
+                                    json::object(), json::array({1, "a", nullptr}), json::object({{"a", 1}}),
+                                    std::string(2000, 'z'), big_array};
+  const std::vector<std::string> gen_fields = {
+      "model", "temperature", "top_p", "top_k", "min_p", "max_tokens", "max_completion_tokens", "n_predict", "n",
+      "seed", "stop", "stream", "stream_options", "presence_penalty", "frequency_penalty", "repeat_penalty",
+      "repetition_penalty", "ignore_eos", "user", "logit_bias", "logprobs", "response_format"};
+  struct Endpoint {
+    std::string path;
+    json base;
+    std::vector<std::string> fields;
+  };
+  const json msgs = json::array({{{"role", "system"}, {"content", "be brief"}}, {{"role", "user"}, {"content", "hello"}}});
+  std::vector<std::string> chat_fields = gen_fields, comp_fields = gen_fields;
+  chat_fields.push_back("messages");
+  comp_fields.push_back("prompt");
+  const Endpoint eps[] = {
+      {"/v1/chat/completions", {{"messages", msgs}, {"max_tokens", 3}}, chat_fields},
+      {"/v1/completions", {{"prompt", "once upon"}, {"max_tokens", 3}}, comp_fields},
+      {"/tokenize", {{"content", "hello world"}}, {"content", "add_special", "with_pieces"}},
+      {"/detokenize", {{"tokens", {1, 2, 3}}}, {"tokens"}},
+  };
+  int ok = 0, refused = 0;
+  std::vector<std::string> bad;
+  auto send = [&](const std::string& path, const json& body, const std::string& what) {
+    auto r = c.Post(path.c_str(), body.dump(), "application/json");
+    if (!r) {
+      bad.push_back(what + ": no response");
+      return;
+    }
+    if (r->status == 200) {
+      const bool streamed = r->body.rfind("data: ", 0) == 0;
+      if (streamed) {
+        if (r->body.find("data: [DONE]") == std::string::npos) bad.push_back(what + ": a stream without [DONE]");
+      } else {
+        const json j = json::parse(r->body, nullptr, false);
+        if (!j.is_object() || j.contains("error")) bad.push_back(what + ": 200 with body " + r->body.substr(0, 120));
+      }
+      ++ok;
+      if (std::getenv("TERN_SWEEP_VERBOSE")) std::printf("200: %s\n", what.c_str());
+      return;
+    }
+    const json j = json::parse(r->body, nullptr, false);
+    if (r->status < 400 || r->status >= 500 || !j.is_object() || !j.contains("error") || !j["error"].contains("message")) {
+      bad.push_back(what + ": status " + std::to_string(r->status) + " body " + r->body.substr(0, 120));
+      return;
+    }
+    ++refused;
+  };
+  for (const Endpoint& ep : eps) {
+    for (const std::string& f : ep.fields) {
+      for (const json& v : values) {
+        json body = ep.base;
+        body[f] = v;
+        send(ep.path, body, ep.path + " " + f + " = " + v.dump().substr(0, 40));
+      }
+    }
+  }
+  for (const std::string& f : {"role", "content", "name"}) {
+    for (const json& v : values) {
+      json body = eps[0].base;
+      body["messages"][1][f] = v;
+      send(eps[0].path, body, "message " + f + " = " + v.dump().substr(0, 40));
+    }
+  }
+  std::string report;
+  for (const auto& b : bad) report += "  " + b + "\n";
+  EXPECT_TRUE(bad.empty()) << bad.size() << " requests were mishandled:\n" << report;
+  EXPECT_GT(ok, 50);
+  EXPECT_GT(refused, 200);
+  auto h = c.Get("/health");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  std::printf("request sweep: %d answered 200, %d refused with 4xx\n", ok, refused);
 }
 
 }  // namespace
