@@ -73,7 +73,7 @@ const KernelTable* kernel_table_for(const std::string& isa) {
   }
 #endif
 #if defined(TERN_HAVE_NEON_KERNELS)
-  if (isa == "neon") return (f.neon && f.dotprod) ? &neon::table() : nullptr;
+  if (isa == "neon") return f.neon ? &neon::table() : nullptr;  // dot product used where present
 #endif
   (void)f;
   return nullptr;

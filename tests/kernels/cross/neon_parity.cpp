@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "core/cpu.h"
 #include "core/fp16.h"
 #include "kernels/table.h"
 
@@ -72,12 +73,13 @@ void test_quantize(const KernelTable& ref, const KernelTable& kt) {
 void test_tr16(const KernelTable& ref, const KernelTable& kt) {
   std::mt19937 rng(2);
   std::uniform_int_distribution<int> trit(-1, 1), act(-128, 127);
-  for (int64_t k : {1, 5, 128, 129, 384, 1000}) {
+  for (int64_t k : {1, 5, 128, 129, 384, 1000, 2560}) {
     const int64_t k_pad = tern::round_up_k(k);
     for (int64_t nrows : {7, 16, 33}) {
       const int64_t rows_pad = tern::round_up_rows(nrows);
       std::vector<int8_t> trits(static_cast<size_t>(nrows * k));
       for (auto& t : trits) t = static_cast<int8_t>(trit(rng));
+      for (int64_t i = 0; i < k; ++i) trits[static_cast<size_t>(i)] = 1;  // row 0: the largest codes
       const std::vector<uint8_t> packed = pack_tr16(trits, nrows, k);
       std::vector<uint8_t> cbuf(packed.size() + 64);
       uint8_t* codes = cbuf.data() + 3;
@@ -87,6 +89,7 @@ void test_tr16(const KernelTable& ref, const KernelTable& kt) {
         std::vector<int8_t> qb(static_cast<size_t>(nt * qs + 64));
         int8_t* q = qb.data() + 1;
         for (int64_t i = 0; i < nt * qs; ++i) q[i] = (i % qs) < k ? static_cast<int8_t>(act(rng)) : 0;
+        for (int64_t i = 0; i < k; ++i) q[i] = -128;  // token 0: the largest products (int16 sums)
         for (int64_t i = 0; i < k; ++i) q[i] = -128;
         std::vector<int32_t> want(static_cast<size_t>(nt * os), -7), got(want.size(), -7);
         ref.tr16_gemm(codes, rows_pad / 16, k_pad, q, qs, nt, want.data(), os);
@@ -288,6 +291,7 @@ void test_quant(const KernelTable& ref, const KernelTable& kt) {
 int main() {
   const KernelTable& ref = tern::ref::table();
   const KernelTable& kt = tern::neon::table();
+  std::printf("neon parity: dot-product extension %s\n", tern::cpu_features().dotprod ? "present (sdot GEMM)" : "absent (smull GEMM)");
   test_quantize(ref, kt);
   test_tr16(ref, kt);
   test_bitlinear(ref, kt);

@@ -1,20 +1,23 @@
-// NEON kernels for AArch64 with the dot-product extension (armv8.2-a+dotprod): compiled with
-// those flags for this file only; chosen only when HWCAP reports asimddp. The test suite
-// cross-builds this file and runs its parity check under qemu-aarch64 (tests/kernels/cross).
-//
-// Ternary GEMM over TR16 (kernels/table.h): a 64-byte block is four q-registers of 4 rows each;
-// in every 32-bit lane (one row) (byte >> 2s) & 3 holds 4 consecutive columns, so
-// vdotq_laneq_s32 multiplies them by lane s of the block's 16 activations. Codes 0..2 are
-// valid signed bytes, so the signed sdot serves.
+// NEON kernels for every AArch64 CPU (plain armv8-a: built without ISA flags). Only the ternary
+// GEMM has a faster form on CPUs with the dot-product extension, in its own file. The test
+// suite cross-builds these files and runs their parity check under qemu-aarch64 as a CPU with
+// and one without that extension (tests/kernels/cross).
 #include <arm_neon.h>
 
 #include <cmath>
 #include <cstring>
 
+#include "core/cpu.h"
 #include "core/fp16.h"
 #include "kernels/table.h"
 
 namespace tern::neon {
+
+void tr16_gemm_sdot(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+                    int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride);
+void tr16_gemm_smull(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
+                     int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride);
+
 namespace {
 
 void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* scale,
@@ -50,62 +53,12 @@ void quantize_act(const float* x, int64_t n, int64_t n_pad, int8_t* q, float* sc
   *qsum = sum;
 }
 
-inline int8x16_t unpack(uint8x16_t v, int s) {
-  const uint8x16_t m3 = vdupq_n_u8(3);
-  switch (s) {
-    case 0: return vreinterpretq_s8_u8(vandq_u8(v, m3));
-    case 1: return vreinterpretq_s8_u8(vandq_u8(vshrq_n_u8(v, 2), m3));
-    case 2: return vreinterpretq_s8_u8(vandq_u8(vshrq_n_u8(v, 4), m3));
-    default: return vreinterpretq_s8_u8(vshrq_n_u8(v, 6));
-  }
-}
-
-// NT tokens against one group (16 rows = 4 registers of 4 rows).
-template <int NT>
-void gemm_group(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_stride,
-                int32_t* out, int64_t out_stride) {
-  int32x4_t acc[4][NT];
-  for (int r = 0; r < 4; ++r) {
-    for (int t = 0; t < NT; ++t) acc[r][t] = vdupq_n_s32(0);
-  }
-  const int64_t n_blocks = k_pad / kTrBlockCols;
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    int8x16_t a[NT];
-    for (int t = 0; t < NT; ++t) a[t] = vld1q_s8(q + t * q_stride + b * kTrBlockCols);
-    for (int r = 0; r < 4; ++r) {
-      const uint8x16_t v = vld1q_u8(codes + b * 64 + 16 * r);
-      const int8x16_t c0 = unpack(v, 0), c1 = unpack(v, 1), c2 = unpack(v, 2), c3 = unpack(v, 3);
-      for (int t = 0; t < NT; ++t) {
-        acc[r][t] = vdotq_laneq_s32(acc[r][t], c0, a[t], 0);
-        acc[r][t] = vdotq_laneq_s32(acc[r][t], c1, a[t], 1);
-        acc[r][t] = vdotq_laneq_s32(acc[r][t], c2, a[t], 2);
-        acc[r][t] = vdotq_laneq_s32(acc[r][t], c3, a[t], 3);
-      }
-    }
-  }
-  for (int t = 0; t < NT; ++t) {
-    for (int r = 0; r < 4; ++r) vst1q_s32(out + t * out_stride + 4 * r, acc[r][t]);
-  }
-}
-
+// The ternary GEMM: with the dot-product extension where the CPU has it (HWCAP asimddp),
+// else multiply-accumulate into int16 (neon_ternary_dot.cpp, neon_ternary_base.cpp).
 void tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
                int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
-  const int64_t gb = tr_group_bytes(k_pad);
-  constexpr int64_t kTok = 4;
-  for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
-    const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
-    const int8_t* qt = q + t0 * q_stride;
-    for (int64_t g = 0; g < n_groups; ++g) {
-      const uint8_t* w = codes + g * gb;
-      int32_t* o = out + t0 * out_stride + g * kTrRows;
-      switch (nt) {
-        case 1: gemm_group<1>(w, k_pad, qt, q_stride, o, out_stride); break;
-        case 2: gemm_group<2>(w, k_pad, qt, q_stride, o, out_stride); break;
-        case 3: gemm_group<3>(w, k_pad, qt, q_stride, o, out_stride); break;
-        default: gemm_group<4>(w, k_pad, qt, q_stride, o, out_stride); break;
-      }
-    }
-  }
+  static const bool dot = cpu_features().dotprod;
+  (dot ? tr16_gemm_sdot : tr16_gemm_smull)(codes, n_groups, k_pad, q, q_stride, n_tok, out, out_stride);
 }
 
 template <typename Load>
