@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -115,16 +116,44 @@ std::string report(const Outcome& o) {
   return s;
 }
 
-class ModelMetadataSweep : public ::testing::TestWithParam<GgmlType> {};
+struct SweepCase {
+  GgmlType type;
+  std::string arch;  // "bitnet-b1.58" (bitnet.cpp, tern dummy), "bitnet" (llama.cpp), "llama"
+};
+
+// Rewrites a tern dummy file under another architecture name: keys renamed to its prefix,
+// tern.ffn_activation kept (so every architecture runs the same graph).
+void rename_architecture(const std::string& src, const std::string& dst, const std::string& arch) {
+  auto f = gguf::File::open(src);
+  gguf::Writer w;
+  const std::string from = "bitnet-b1.58.";
+  for (const auto& [key, value] : f->metadata()) {
+    w.set_value(key.rfind(from, 0) == 0 ? arch + "." + key.substr(from.size()) : key, value);
+  }
+  w.set_string("general.architecture", arch);
+  for (const auto& t : f->tensors()) {
+    std::vector<int64_t> ne(t.ne, t.ne + t.n_dims);
+    w.add_tensor(t.name, t.type, ne, std::vector<uint8_t>(t.data, t.data + t.nbytes));
+  }
+  w.write(dst);
+}
+
+class ModelMetadataSweep : public ::testing::TestWithParam<SweepCase> {};
 
 TEST_P(ModelMetadataSweep, EveryEditedFileLoadsAndRunsOrIsRefusedWithAnError) {
   const std::string src = temp_path("src.gguf");
   DummyOptions o;
   o.layout = "tiny";
-  o.type = GetParam();
+  o.type = GetParam().type;
   o.embd_type = GgmlType::F16;
   o.seed = 5;
   write_dummy_model(src, o);
+  if (GetParam().arch != "bitnet-b1.58") {
+    const std::string made = src + ".orig";
+    std::filesystem::rename(src, made);
+    rename_architecture(made, src, GetParam().arch);
+    std::filesystem::remove(made);
+  }
   const Variants v(src);
   const std::string dst = temp_path("variant.gguf");
   Outcome out;
@@ -198,7 +227,7 @@ TEST_P(ModelMetadataSweep, EveryEditedFileLoadsAndRunsOrIsRefusedWithAnError) {
   }
 
   // Files that would run with part of their weights ignored, or with a meaningless RoPE.
-  const std::string arch = "bitnet-b1.58.";
+  const std::string arch = GetParam().arch + ".";
   for (const std::string must : {arch + "block_count = 1", arch + "rope.freq_base = inf", arch + "rope.freq_base = nan",
                                  arch + "attention.layer_norm_rms_epsilon = nan", std::string("blk.0.attn_sub_norm.weight dropped"),
                                  std::string("blk.0.ffn_sub_norm.weight dropped"), std::string("blk.1.ffn_sub_norm.weight dropped"),
@@ -214,9 +243,18 @@ TEST_P(ModelMetadataSweep, EveryEditedFileLoadsAndRunsOrIsRefusedWithAnError) {
   fs::remove(dst);
 }
 
-// I2_S (bitnet.cpp's type, one scale per tensor) and TQ2_0 (llama.cpp's, a scale per block).
-INSTANTIATE_TEST_SUITE_P(Types, ModelMetadataSweep, ::testing::Values(GgmlType::I2_S, GgmlType::TQ2_0),
-                         [](const auto& info) { return std::string(ggml_type_name(info.param)); });
+// I2_S (bitnet.cpp's type, one scale per tensor) and TQ2_0 (llama.cpp's, a scale per block);
+// the architecture names the three kinds of BitNet GGUF use (each with its own loading rules).
+INSTANTIATE_TEST_SUITE_P(Files, ModelMetadataSweep,
+                         ::testing::Values(SweepCase{GgmlType::I2_S, "bitnet-b1.58"}, SweepCase{GgmlType::TQ2_0, "bitnet-b1.58"},
+                                           SweepCase{GgmlType::I2_S, "bitnet"}, SweepCase{GgmlType::TQ1_0, "llama"}),
+                         [](const auto& info) {
+                           std::string n = std::string(ggml_type_name(info.param.type)) + "_" + info.param.arch;
+                           for (char& ch : n) {
+                             if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '_';
+                           }
+                           return n;
+                         });
 
 }  // namespace
 }  // namespace tern
