@@ -54,7 +54,7 @@ void gemm_group(const uint8_t* codes, int64_t k_pad, const int8_t* q, int64_t q_
 
 void tr16_gemm_smull(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
                      int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
-  neon_tr16_tokens(
+  tr16_token_quads(
       [&](auto nt, const uint8_t* w, const int8_t* qt, int32_t* o) { gemm_group<nt()>(w, k_pad, qt, q_stride, o, out_stride); },
       codes, n_groups, k_pad, q, q_stride, n_tok, out, out_stride);
 }

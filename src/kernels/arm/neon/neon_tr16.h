@@ -1,5 +1,5 @@
 // What the two NEON ternary GEMMs share (neon_ternary_dot.cpp with the dot-product extension,
-// neon_ternary_base.cpp without it). Included by files built with different -march flags, so
+// neon_ternary_base.cpp without it), besides tr16_token_quads (kernels/tile_loops.h). Included by files built with different -march flags, so
 // everything here has internal linkage.
 //
 // TR16 (kernels/table.h): a 64-byte block is four q-registers of 4 rows each; in every 32-bit
@@ -9,9 +9,8 @@
 
 #include <arm_neon.h>
 
-#include <type_traits>
-
 #include "kernels/table.h"
+#include "kernels/tile_loops.h"
 
 namespace tern {
 namespace {
@@ -23,29 +22,6 @@ inline int8x16_t neon_unpack(uint8x16_t v, int s) {
     case 1: return vreinterpretq_s8_u8(vandq_u8(vshrq_n_u8(v, 2), m3));
     case 2: return vreinterpretq_s8_u8(vandq_u8(vshrq_n_u8(v, 4), m3));
     default: return vreinterpretq_s8_u8(vshrq_n_u8(v, 6));
-  }
-}
-
-// tr16_gemm's loops: tokens 4 at a time against each group in turn; group(NT, codes of the
-// group, activations of the first token, out of the first token) with NT an integral_constant.
-template <class Group>
-void neon_tr16_tokens(Group&& group, const uint8_t* codes, int64_t n_groups, int64_t k_pad, const int8_t* q,
-                      int64_t q_stride, int64_t n_tok, int32_t* out, int64_t out_stride) {
-  const int64_t gb = tr_group_bytes(k_pad);
-  constexpr int64_t kTok = 4;
-  for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
-    const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
-    const int8_t* qt = q + t0 * q_stride;
-    for (int64_t g = 0; g < n_groups; ++g) {
-      const uint8_t* w = codes + g * gb;
-      int32_t* o = out + t0 * out_stride + g * kTrRows;
-      switch (nt) {
-        case 1: group(std::integral_constant<int, 1>{}, w, qt, o); break;
-        case 2: group(std::integral_constant<int, 2>{}, w, qt, o); break;
-        case 3: group(std::integral_constant<int, 3>{}, w, qt, o); break;
-        default: group(std::integral_constant<int, 4>{}, w, qt, o); break;
-      }
-    }
   }
 }
 

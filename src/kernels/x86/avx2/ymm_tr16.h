@@ -17,6 +17,7 @@
 #include <cstring>
 
 #include "kernels/table.h"
+#include "kernels/tile_loops.h"
 
 namespace tern {
 namespace {
@@ -153,21 +154,11 @@ void ymm_tr16_gemm(const uint8_t* codes, int64_t n_groups, int64_t k_pad, const 
     for (int64_t g = 0; g < n_groups; ++g) ymm_gemv_group<Dot>(codes + g * gb, k_pad, q, out + g * kTrRows);
     return;
   }
-  constexpr int64_t kTok = 4;
-  for (int64_t t0 = 0; t0 < n_tok; t0 += kTok) {
-    const int64_t nt = n_tok - t0 < kTok ? n_tok - t0 : kTok;
-    const int8_t* qt = q + t0 * q_stride;
-    for (int64_t g = 0; g < n_groups; ++g) {
-      const uint8_t* cg = codes + g * gb;
-      int32_t* og = out + t0 * out_stride + g * kTrRows;
-      switch (nt) {
-        case 1: ymm_gemm_group<1, Dot>(cg, k_pad, qt, q_stride, og, out_stride); break;
-        case 2: ymm_gemm_group<2, Dot>(cg, k_pad, qt, q_stride, og, out_stride); break;
-        case 3: ymm_gemm_group<3, Dot>(cg, k_pad, qt, q_stride, og, out_stride); break;
-        default: ymm_gemm_group<4, Dot>(cg, k_pad, qt, q_stride, og, out_stride); break;
-      }
-    }
-  }
+  tr16_token_quads(
+      [&](auto nt, const uint8_t* w, const int8_t* qt, int32_t* o) {
+        ymm_gemm_group<nt(), Dot>(w, k_pad, qt, q_stride, o, out_stride);
+      },
+      codes, n_groups, k_pad, q, q_stride, n_tok, out, out_stride);
 }
 
 }  // namespace
