@@ -6,6 +6,7 @@
 
 #include "convert/arch.h"
 #include "convert/hf_tokenizer.h"
+#include "convert/json_errors.h"
 #include "convert/plan.h"
 #include "convert/safetensors.h"
 #include "core/error.h"
@@ -136,9 +137,7 @@ std::string dir_name(const std::string& dir) {
   return p.filename().string();
 }
 
-}  // namespace
-
-ConvertResult convert_hf_model(const std::string& dir, const std::string& out, const ConvertOptions& opt) {
+ConvertResult convert_hf_model_impl(const std::string& dir, const std::string& out, const ConvertOptions& opt) {
   if (!fs::is_directory(dir)) fail(dir, ": not a directory (give the Hugging Face model directory)");
   const std::string cfg_path = (fs::path(dir) / "config.json").string();
   if (!fs::exists(cfg_path)) fail(dir, ": no config.json: not a Hugging Face model directory");
@@ -221,6 +220,14 @@ ConvertResult convert_hf_model(const std::string& dir, const std::string& out, c
   }
   w.write(out, opt.progress);
   return res;
+}
+
+}  // namespace
+
+ConvertResult convert_hf_model(const std::string& dir, const std::string& out, const ConvertOptions& opt) {
+  // config.json, the shard index and the tokenizer files: a field of an unexpected type anywhere
+  // fails as one line naming the checkpoint (json_errors.h), not as nlohmann's exception.
+  return json_errors_named(dir, [&] { return convert_hf_model_impl(dir, out, opt); });
 }
 
 }  // namespace tern::convert

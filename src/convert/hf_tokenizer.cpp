@@ -5,6 +5,7 @@
 #include <iterator>
 #include <map>
 
+#include "convert/json_errors.h"
 #include "core/error.h"
 #include "core/mmap.h"
 #include "gguf/gguf.h"
@@ -173,18 +174,6 @@ VocabData vocab_from_tokenizer_json_impl(const json& tj, const std::string& path
   // Keep holes marked so read_hf_vocab can pad; here fill them for standalone use.
   fill_holes(v, set, 0, path);
   return v;
-}
-
-// The JSON readers above check the shapes they rely on, but a field of an unexpected type
-// reaching nlohmann's own accessors (e.g. "special": null) throws its exception: turned into one
-// tern::Error line naming the file.
-template <class F>
-auto json_errors_named(const std::string& path, F&& f) {
-  try {
-    return f();
-  } catch (const json::exception& e) {
-    fail(path, ": a field has an unexpected type or value (", e.what(), ")");
-  }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "common/compare.h"
 
+#include "common/json_sweep.h"
 #include "common/run_cli.h"
 #include <sys/wait.h>
 #include <unistd.h>
@@ -287,21 +288,27 @@ TEST_F(ConvertTest, CliConvertsAndReportsErrors) {
 }
 
 
-// config.json is untrusted input too. For each fixture, every top-level field is dropped, given
-// the wrong JSON type (string, null, array, object, bool) and, where numeric, edge values. Each
+// config.json is untrusted input too. For each fixture, every field (nested ones included) is
+// removed, given each JSON type and, where numeric, neighbours and edge values. Each
 // conversion must succeed and give a file that loads and runs, or fail with one tern::Error line:
 // never another exception, a crash or a file that does not load.
 class ConvertConfigSweep : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(ConvertConfigSweep, EveryEditedConfigConvertsOrIsRefusedWithAnError) {
-  const fs::path dir = fs::temp_directory_path() / ("tern_cfgsweep_" + std::to_string(::getpid()) + "_" + GetParam());
+  const fs::path dir = fs::temp_directory_path() / ("tern_cfgsweep_" + std::to_string(::getpid()) + "_" +
+                                                     fs::path(GetParam()).filename().string());
   fs::remove_all(dir);
   const fs::path src = dir / "src";
-  copy_dir(kFix + "/convert/" + GetParam(), src);
+  copy_dir(kFix + "/" + GetParam(), src);
   nlohmann::json orig;
   {
     std::ifstream in(src / "config.json");
     orig = nlohmann::json::parse(in);
+  }
+  // A rope_scaling that changes nothing (linear, factor 1, as bitnet.cpp writes), so that its
+  // fields are edited too.
+  if (!orig.contains("rope_scaling") || !orig["rope_scaling"].is_object()) {
+    orig["rope_scaling"] = {{"type", "linear"}, {"factor", 1.0}};
   }
   const std::string out = (dir / "out.gguf").string();
   int converted = 0, refused = 0;
@@ -337,35 +344,10 @@ TEST_P(ConvertConfigSweep, EveryEditedConfigConvertsOrIsRefusedWithAnError) {
       bad.push_back(what + ": converted, but the file does not load: " + e.what());
     }
   };
-  for (const auto& [key, value] : orig.items()) {
-    std::vector<std::pair<std::string, nlohmann::json>> edits = {
-        {"dropped", nullptr}, {"a string", "7"}, {"null", nlohmann::json()}, {"an array", nlohmann::json::array({1, 2})},
-        {"an object", nlohmann::json::object({{"a", 1}})}, {"true", true}};
-    if (value.is_number()) {
-      const double cur = value.get<double>();
-      for (double x : {0.0, 1.0, 2.0, 3.0, -1.0, cur - 1, cur + 1, 2 * cur, cur / 2, 65536.0, 2147483647.0,
-                       4294967296.0, 1e30, 0.5}) {
-        if (x == cur) continue;
-        if (value.is_number_integer() && x == static_cast<double>(static_cast<int64_t>(x))) {
-          edits.emplace_back(std::to_string(static_cast<int64_t>(x)), static_cast<int64_t>(x));
-        } else {
-          edits.emplace_back(std::to_string(x), x);
-        }
-      }
-    }
-    for (const auto& [label, v] : edits) {
-      nlohmann::json cfg = orig;
-      if (label == "dropped") {
-        cfg.erase(key);
-      } else {
-        cfg[key] = v;
-      }
-      attempt(key + " " + label, cfg);
-    }
-  }
+  tern::testing::for_each_json_edit(orig, attempt);
   std::ofstream(src / "config.json") << orig.dump(2);
   // A config describing fewer layers than the checkpoint holds would drop the rest silently.
-  EXPECT_TRUE(refusals.count("num_hidden_layers 1")) << "num_hidden_layers 1 was not refused";
+  EXPECT_TRUE(refusals.count("/num_hidden_layers = 1")) << "num_hidden_layers 1 was not refused";
   std::string report;
   for (const auto& b : bad) report += "  " + b + "\n";
   EXPECT_TRUE(bad.empty()) << bad.size() << " edited configs misbehaved:\n" << report;
@@ -375,7 +357,12 @@ TEST_P(ConvertConfigSweep, EveryEditedConfigConvertsOrIsRefusedWithAnError) {
   fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, ConvertConfigSweep, ::testing::Values("hf_bitnet_bf16", "hf_1bitllm", "hf_llama_bitnet"));
+// The three architectures' fixtures, and the packed 2B-4T-style checkpoint (quantization_config
+// decides how its scales apply).
+INSTANTIATE_TEST_SUITE_P(Fixtures, ConvertConfigSweep,
+                         ::testing::Values("convert/hf_bitnet_bf16", "convert/hf_1bitllm", "convert/hf_llama_bitnet",
+                                           "golden/hf_bitnet_tiny"),
+                         [](const auto& info) { return fs::path(info.param).filename().string(); });
 
 }  // namespace
 }  // namespace tern::convert

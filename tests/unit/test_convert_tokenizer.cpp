@@ -11,6 +11,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "common/json_sweep.h"
 #include "convert/hf_tokenizer.h"
 #include "core/error.h"
 #include "gguf/gguf.h"
@@ -103,55 +104,6 @@ TEST(ConvertTokenizer, UnknownPreTokenizerNamesTheFix) {
   EXPECT_EQ(vocab_from_tokenizer_json(tj, "tokenizer.json", "gpt2").pre, "gpt2");
 }
 
-// tokenizer.json is untrusted input. Every node of the fixture's tree (for long arrays and
-// objects, the first three and last two members) is replaced in turn by a value of each JSON
-// type and, in objects, removed. Each variant must give a vocabulary whose tokenizer encodes
-// and decodes text (special tokens included), or fail with tern::Error: never another
-// exception or a crash.
-// Every node of j's tree; for arrays and objects longer than 12, the first three and last two
-// members (and their subtrees).
-std::vector<json::json_pointer> sampled_nodes(const json& root) {
-  std::vector<json::json_pointer> nodes;
-  std::function<void(const json&, const json::json_pointer&)> walk = [&](const json& j, const json::json_pointer& at) {
-    nodes.push_back(at);
-    const size_t n = j.size();
-    size_t i = 0;
-    auto pick = [&](size_t k) { return n <= 12 || k < 3 || k + 2 >= n; };
-    if (j.is_object()) {
-      for (const auto& [key, child] : j.items()) {
-        if (pick(i++)) walk(child, at / key);
-      }
-    } else if (j.is_array()) {
-      for (size_t k = 0; k < n; ++k) {
-        if (pick(k)) walk(j[k], at / k);
-      }
-    }
-  };
-  walk(root, json::json_pointer());
-  return nodes;
-}
-
-// Calls try_one(label, edited) for each node of orig replaced by a value of each JSON type and,
-// in objects, removed.
-void for_each_edit(const json& orig, const std::function<void(const std::string&, const json&)>& try_one) {
-  const std::vector<json> values = {nullptr, "x", "", 7, -1, 4294967296LL, 1e30, 0.5, true, json::array(), json::object(),
-                                    json::array({"a b", 3}), json::object({{"a", 1}})};
-  for (const auto& at : sampled_nodes(orig)) {
-    if (at.empty()) continue;
-    for (const json& v : values) {
-      json e = orig;
-      e[at] = v;
-      try_one(at.to_string() + " = " + v.dump(), e);
-    }
-    json e = orig;
-    json& parent = e[at.parent_pointer()];
-    if (parent.is_object()) {
-      parent.erase(at.back());
-      try_one(at.to_string() + " removed", e);
-    }
-  }
-}
-
 // Encodes and decodes texts with special tokens, empty text and invalid UTF-8.
 void exercise(const Tokenizer& tok) {
   for (const char* text : {"Hello world <|eot_id|> 123", "", " \n\t", "\xff\xfe bad utf-8"}) {
@@ -176,9 +128,9 @@ struct SweepCount {
 // (nlohmann's type errors included) or a crash.
 TEST(ConvertTokenizer, EveryEditedTokenizerJsonWorksOrIsRefusedWithAnError) {
   const json orig = load(kFix + "/convert/hf_bitnet_bf16/tokenizer.json");
-  ASSERT_GT(sampled_nodes(orig).size(), 40u);
+  ASSERT_GT(tern::testing::sampled_nodes(orig).size(), 40u);
   SweepCount c;
-  for_each_edit(orig, [&](const std::string& what, const json& tj) {
+  tern::testing::for_each_json_edit(orig, [&](const std::string& what, const json& tj) {
     try {
       exercise(*Tokenizer::from_vocab(vocab_from_tokenizer_json(tj, "tokenizer.json", "")));
       ++c.worked;
@@ -203,7 +155,7 @@ TEST(ConvertTokenizer, EveryEditedTokenizerConfigWorksOrIsRefusedWithAnError) {
   const json config = load(src + "/config.json");
   const json orig = load(src + "/tokenizer_config.json");
   SweepCount c;
-  for_each_edit(orig, [&](const std::string& what, const json& tc) {
+  tern::testing::for_each_json_edit(orig, [&](const std::string& what, const json& tc) {
     std::ofstream(dir / "tokenizer_config.json") << tc.dump();
     try {
       exercise(*Tokenizer::from_vocab(read_hf_vocab(dir.string(), config, HfVocabOptions{512, ""})));
