@@ -157,9 +157,11 @@ void plan_llama_layout(const Checkpoint& ck, const LayerNames& names, ProjSource
       {kDown, "mlp.down_proj", H, F, false},
   };
   // A layer past num_hidden_layers: converting would silently drop it.
-  if (ck.find("model.layers." + std::to_string(p.n_layer) + ".input_layernorm.weight")) {
-    fail(ck.dir(), ": the checkpoint holds layer ", p.n_layer, " but config.json says num_hidden_layers = ", p.n_layer,
-         ": checkpoint and config do not match");
+  for (const std::string& name : ck.names()) {
+    if (const int64_t l = layer_of(name, "model.layers."); l >= p.n_layer) {
+      fail(ck.dir(), ": the checkpoint holds ", name, " (layer ", l, ") but config.json says num_hidden_layers = ",
+           p.n_layer, ": checkpoint and config do not match");
+    }
   }
   for (int64_t l = 0; l < p.n_layer; ++l) {
     const std::string pre = "model.layers." + std::to_string(l) + ".";

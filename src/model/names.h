@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace tern::keys {
 inline constexpr const char* kArch = "general.architecture";
@@ -21,6 +22,15 @@ inline constexpr const char* kOutput = "output.weight";
 // blk.<layer>.<what>.weight, e.g. layer_tensor(3, "ffn_up") -> "blk.3.ffn_up.weight".
 inline std::string layer_tensor(int64_t layer, const char* what, const char* suffix = "weight") {
   return "blk." + std::to_string(layer) + "." + what + "." + suffix;
+}
+// The layer a tensor name belongs to: N for "<prefix>N.<anything>" ("blk." in GGUF files,
+// "model.layers." in Hugging Face checkpoints), else -1.
+inline int64_t layer_of(std::string_view name, std::string_view prefix = "blk.") {
+  if (name.substr(0, prefix.size()) != prefix) return -1;
+  int64_t n = 0;
+  size_t i = prefix.size();
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9' && n < (int64_t{1} << 40); ++i) n = n * 10 + (name[i] - '0');
+  return i > prefix.size() && i < name.size() && name[i] == '.' ? n : -1;
 }
 inline constexpr const char* kAttnNorm = "attn_norm";
 inline constexpr const char* kAttnSubNorm = "attn_sub_norm";

@@ -361,9 +361,11 @@ void ModelLoader::run() {
       }
     }
   }
-  if (has_layer_tensor(c.n_layer, tensors::kAttnNorm) || has_layer_tensor(c.n_layer, tensors::kQ)) {
-    fail(f.path(), ": the file holds weights of layer ", c.n_layer, " but its metadata says block_count = ", c.n_layer,
-         ": the file is damaged or its metadata was edited");
+  for (const auto& t : f.tensors()) {
+    if (const int64_t l = tensors::layer_of(t.name); l >= c.n_layer) {
+      fail(f.path(), ": the file holds ", t.name, " (layer ", l, ") but its metadata says block_count = ", c.n_layer,
+           ": the file is damaged or its metadata was edited");
+    }
   }
   // kernels/table.h: TN16 streams 16% fewer bytes per token where the kernels decode it fast.
   const bool tn16 = opt_.tn16 ? *opt_.tn16 : tn16_layout_wanted();

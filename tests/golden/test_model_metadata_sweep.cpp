@@ -24,6 +24,7 @@
 #include "gguf/gguf.h"
 #include "gguf/types.h"
 #include "model/model.h"
+#include "model/names.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tern {
@@ -136,6 +137,17 @@ void rename_architecture(const std::string& src, const std::string& dst, const s
     w.add_tensor(t.name, t.type, ne, std::vector<uint8_t>(t.data, t.data + t.nbytes));
   }
   w.write(dst);
+}
+
+// The parse both layer checks use (the loader's "blk.N.", the converter's "model.layers.N.").
+TEST(LayerOf, ParsesOnlyWellFormedLayerPrefixes) {
+  EXPECT_EQ(tensors::layer_of("blk.0.attn_q.weight"), 0);
+  EXPECT_EQ(tensors::layer_of("blk.29.ffn_down.weight"), 29);
+  EXPECT_EQ(tensors::layer_of("model.layers.7.mlp.up_proj.weight", "model.layers."), 7);
+  for (const char* n : {"token_embd.weight", "blk.", "blk.x.attn_q.weight", "blk.3", "blk..attn", "blk3.attn", "xblk.1.a"}) {
+    EXPECT_EQ(tensors::layer_of(n), -1) << n;
+  }
+  EXPECT_EQ(tensors::layer_of("blk.1.a", "model.layers."), -1);
 }
 
 class ModelMetadataSweep : public ::testing::TestWithParam<SweepCase> {};
